@@ -1,0 +1,71 @@
+# walkaway — run `make` (or `make help`) to list the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEALS ?= 5000
+SEED ?= 7
+SYNTH_DIR := data/raw/synthetic-crm
+SCORES := data/processed/scored-open-deals.csv
+STAMP := $(VENV)/.installed
+
+.PHONY: help install lock demo synth train score test lint format bench notebooks mlflow-ui clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install walkaway with its test extras (pinned by constraints.txt)
+
+lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[test]'
+	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	rm -rf .venv-lock
+
+demo: install ## Synthesise a CRM history, train, register and score its open deals
+	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)
+	$(BIN)/walkaway train --history $(SYNTH_DIR)
+	$(BIN)/walkaway score --deals $(SYNTH_DIR) --out $(SCORES)
+	@echo "Browse runs and the model registry: make mlflow-ui"
+
+synth: install ## Write a synthetic CRM export to data/raw/synthetic-crm (DEALS=, SEED=)
+	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)
+
+train: install ## Train on HISTORY (default: the synthetic export) and register the model
+	$(BIN)/walkaway train --history $(or $(HISTORY),$(SYNTH_DIR))
+
+score: install ## Score the open deals of DEALS_FILE (default: the synthetic export) with the champion
+	$(BIN)/walkaway score --deals $(or $(DEALS_FILE),$(SYNTH_DIR)) --out $(SCORES)
+
+test: install ## Run the test suite (unit, property, integration)
+	$(BIN)/python -m pytest
+
+lint: install ## Check style with ruff
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
+	$(BIN)/python -m walkaway.benchmarks
+
+notebooks: install ## Open Jupyter Lab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+mlflow-ui: install ## Browse MLflow runs and the registry at http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///models/mlflow.db} --host 127.0.0.1 --port 5000
+
+clean: ## Remove generated data, models and caches (keeps .venv)
+	rm -rf data/raw/* data/interim/* data/processed/* models/* .pytest_cache .ruff_cache
+	touch data/raw/.gitkeep data/interim/.gitkeep data/processed/.gitkeep models/.gitkeep

@@ -1,0 +1,332 @@
+"""The data contract: canonical tables, their types and rules, and what breaking them says.
+
+An export reaches walkaway as text. A mapping (:mod:`walkaway.mapping`) renames its columns to
+the canonical names below; this module then parses every value into its type and checks the
+rules with pandera. Every problem names the file, the row (as a spreadsheet shows it: the
+header is row 1), the column as the export spells it, the rule and the offending value, so a
+user can open the file and fix it.
+
+Training refuses a history with problems (:class:`ContractError`); the batch scorer keeps the
+good rows and sends the others to a rejects file. Both use :func:`check_table`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+Kind = Literal["id", "category", "text", "number", "date", "bool", "outcome"]
+OUTCOMES = ("won", "lost", "open")
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0"})
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One canonical column: its kind, whether the table must have it, and its rules."""
+
+    kind: Kind
+    required: bool = False
+    nullable: bool = True
+    minimum: float | None = None
+    label_only: bool = False  # known only after the outcome: a label, never a feature
+    meaning: str = ""
+
+
+DEAL_COLUMNS: dict[str, ColumnSpec] = {
+    "deal_id": ColumnSpec("id", required=True, nullable=False, meaning="unique deal id"),
+    "account_id": ColumnSpec("id", required=True, meaning="account the deal is with"),
+    "created_date": ColumnSpec("date", required=True, nullable=False, meaning="deal created"),
+    "closed_date": ColumnSpec("date", required=True, meaning="deal closed (closed deals)"),
+    "amount": ColumnSpec("number", required=True, minimum=0, meaning="deal value"),
+    "outcome": ColumnSpec("outcome", required=True, nullable=False, meaning="won, lost or open"),
+    "stage": ColumnSpec("category", meaning="pipeline stage (not a feature: final for closed)"),
+    "region": ColumnSpec("category", meaning="sales region"),
+    "owner": ColumnSpec("category", meaning="seller who owns the deal"),
+    "product": ColumnSpec("category", meaning="product offered"),
+    "lead_source": ColumnSpec("category", meaning="where the lead came from"),
+    "deal_type": ColumnSpec("category", meaning="new business or expansion"),
+    "incumbent_vendor": ColumnSpec("category", meaning="rival already in place"),
+    "incumbent_tenure_years": ColumnSpec("number", minimum=0, meaning="years the rival is in"),
+    "competitor_count": ColumnSpec("number", minimum=0, meaning="rivals bidding"),
+    "formal_tender": ColumnSpec("bool", meaning="formal tender or RFP"),
+    "response_window_days": ColumnSpec("number", minimum=0, meaning="days to answer the tender"),
+    "decision_maker_access": ColumnSpec("bool", meaning="we can reach the decision maker"),
+    "required_capabilities": ColumnSpec("text", meaning="buyer's needs, ';'-separated"),
+    "must_have_capabilities": ColumnSpec("text", meaning="needs that are must-haves"),
+    "customisation_required": ColumnSpec("bool", meaning="the fit needs custom work"),
+    "needs_defined": ColumnSpec("bool", meaning="buyer has defined the needs"),
+    "regrettable": ColumnSpec("bool", label_only=True, meaning="win flagged as regretted"),
+    "churn_date": ColumnSpec("date", label_only=True, meaning="customer churned on"),
+    "margin": ColumnSpec("number", label_only=True, meaning="account margin after the sale"),
+    "support_cost": ColumnSpec("number", minimum=0, label_only=True, meaning="cost to serve"),
+}
+
+ACCOUNT_COLUMNS: dict[str, ColumnSpec] = {
+    "account_id": ColumnSpec("id", required=True, nullable=False, meaning="account id"),
+    "account_name": ColumnSpec("text", meaning="name"),
+    "industry": ColumnSpec("category", meaning="industry"),
+    "employees": ColumnSpec("number", minimum=0, meaning="head count"),
+    "annual_revenue": ColumnSpec("number", minimum=0, meaning="yearly revenue"),
+    "founded_year": ColumnSpec("number", minimum=1000, meaning="year founded"),
+    "ownership": ColumnSpec("category", meaning="public, private, subsidiary"),
+}
+
+PRODUCT_COLUMNS: dict[str, ColumnSpec] = {
+    "product": ColumnSpec("category", required=True, nullable=False, meaning="product name"),
+    "capabilities": ColumnSpec("text", meaning="what it does, ';'-separated"),
+    "list_price": ColumnSpec("number", minimum=0, meaning="list price"),
+    "description": ColumnSpec("text", meaning="one-line description"),
+}
+
+TABLE_COLUMNS = {"deals": DEAL_COLUMNS, "accounts": ACCOUNT_COLUMNS, "products": PRODUCT_COLUMNS}
+TABLE_KEYS = {"deals": "deal_id", "accounts": "account_id", "products": "product"}
+LABEL_ONLY_COLUMNS = frozenset(name for name, spec in DEAL_COLUMNS.items() if spec.label_only)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule, located so a person can find it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        shown = "" if self.value is None else f": {_shorten(self.value)!r}"
+        return f"{', '.join(where)}: {self.rule}{shown}"
+
+
+class ContractError(ValueError):
+    """Input that breaks the data contract. ``str()`` is one line a user can act on."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        first = str(problems[0])
+        more = len(problems) - 1
+        suffix = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+        super().__init__(first + suffix)
+
+
+@dataclass
+class CheckedTable:
+    """A table parsed into canonical types, and the problems of the rows left out."""
+
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems if p.row is not None})
+
+
+def _shorten(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def normalise_category(values: pd.Series) -> pd.Series:
+    """Trim, collapse inner spaces and lower-case, so 'EMEA ', 'emea' and 'Emea' are one value.
+
+    Examples
+    --------
+    >>> normalise_category(pd.Series([" North  America", "NORTH AMERICA", None])).tolist()
+    ['north america', 'north america', nan]
+    """
+    text = values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    return text.mask(text == "").astype(object).where(text.notna(), np.nan)
+
+
+def parse_capabilities(text: object) -> frozenset[str]:
+    """Split a ';' or ',' separated list of capabilities into a set of normalised names.
+
+    Examples
+    --------
+    >>> sorted(parse_capabilities("SSO; api access,  Forecasting"))
+    ['api access', 'forecasting', 'sso']
+    >>> parse_capabilities(None)
+    frozenset()
+    """
+    if not isinstance(text, str):
+        return frozenset()
+    parts = text.replace(",", ";").split(";")
+    return frozenset(" ".join(p.split()).lower() for p in parts if p.strip())
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("string").str.strip() == "")
+
+
+def _parse_column(
+    values: pd.Series, spec: ColumnSpec, date_format: str | None
+) -> tuple[pd.Series, pd.Series, str]:
+    """Parse one text column into its kind. Returns the values, a mask of unparseable cells
+    and the rule those cells broke."""
+    blank = _blank(values)
+    text = values.astype("string").str.strip()
+    if spec.kind == "number":
+        cleaned = text.str.replace(r"[,\s$€£]", "", regex=True)
+        parsed = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        return parsed, parsed.isna() & ~blank, "not a number"
+    if spec.kind == "date":
+        fmt = date_format or "ISO8601"
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        shown = "yyyy-mm-dd" if date_format is None else date_format
+        return parsed, parsed.isna() & ~blank, f"unparseable date (expected {shown})"
+    if spec.kind == "bool":
+        lowered = text.str.lower()
+        parsed = pd.Series(np.nan, index=values.index, dtype=object)
+        parsed[lowered.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
+        parsed[lowered.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
+        return parsed, parsed.isna() & ~blank, "not a yes/no value"
+    if spec.kind in ("category", "outcome"):
+        return normalise_category(values), pd.Series(False, index=values.index), ""
+    # ids and free text: keep as written, trimmed; blank means missing
+    kept = text.mask(blank).astype(object).where(~blank, np.nan)
+    return kept, pd.Series(False, index=values.index), ""
+
+
+def _schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
+    """The pandera rules of a canonical table, for the columns it has."""
+    specs = TABLE_COLUMNS[table]
+    checks: dict[str, pa.Column] = {}
+    for name in columns:
+        spec = specs[name]
+        rules = []
+        if spec.minimum is not None:
+            rules.append(pa.Check.ge(spec.minimum, error=f"must be >= {spec.minimum:g}"))
+        if spec.kind == "outcome":
+            rules.append(pa.Check.isin(OUTCOMES, error=f"must be one of {', '.join(OUTCOMES)}"))
+        checks[name] = pa.Column(nullable=spec.nullable, checks=rules)
+    return pa.DataFrameSchema(checks, unique=[TABLE_KEYS[table]])
+
+
+def check_table(
+    raw: pd.DataFrame,
+    table: str,
+    file: str,
+    source_names: dict[str, str] | None = None,
+    date_format: str | None = None,
+) -> CheckedTable:
+    """Parse a table of canonical columns (as text) into types and check the contract.
+
+    Parameters
+    ----------
+    raw
+        Canonical column names, values as read (text). Its index holds the source row numbers.
+    table
+        ``"deals"``, ``"accounts"`` or ``"products"``.
+    file
+        The file name to put in messages.
+    source_names
+        Canonical name -> the export's own column name, for messages.
+    date_format
+        strptime format of the export's dates; ISO 8601 when None.
+
+    Returns
+    -------
+    CheckedTable
+        The good rows, typed, and one :class:`Problem` per broken rule. A missing required
+        column is a problem with no row: nothing can be checked without it.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"product": ["Core", "Pro", "Core"], "list_price": ["10", "x", "5"]},
+    ...                    index=[2, 3, 4])
+    >>> checked = check_table(raw, "products", "products.csv")
+    >>> [str(p) for p in checked.problems]  # doctest: +NORMALIZE_WHITESPACE
+    ["products.csv, row 3, column 'list_price': not a number: 'x'",
+     "products.csv, row 2, column 'product': duplicate value: 'core'",
+     "products.csv, row 4, column 'product': duplicate value: 'core'"]
+    """
+    specs = TABLE_COLUMNS[table]
+    names = source_names or {}
+    missing = [c for c, s in specs.items() if s.required and c not in raw.columns]
+    if missing:
+        shown = ", ".join(f"'{names.get(c, c)}'" for c in missing)
+        return CheckedTable(
+            raw.iloc[0:0], [Problem(file, None, None, f"missing required column {shown}")]
+        )
+    if raw.empty:
+        return CheckedTable(raw, [Problem(file, None, None, "no rows: the table is empty")])
+
+    problems: list[Problem] = []
+    typed = pd.DataFrame(index=raw.index)
+    for name in [c for c in raw.columns if c in specs]:
+        parsed, bad, rule = _parse_column(raw[name], specs[name], date_format)
+        typed[name] = parsed
+        for row, value in raw.loc[bad, name].items():
+            problems.append(Problem(file, int(row), names.get(name, name), rule, str(value)))
+    typed = typed.loc[:, [c for c in specs if c in typed.columns]]
+
+    try:
+        _schema(table, list(typed.columns)).validate(typed, lazy=True)
+    except SchemaErrors as error:
+        problems.extend(_problems_from_pandera(error.failure_cases, file, names))
+    if table == "deals":
+        problems.extend(_closed_date_problems(typed, file, names))
+    problems = _first_per_cell(problems)
+    bad_rows = {p.row for p in problems}
+    return CheckedTable(typed.loc[~typed.index.isin(bad_rows)], problems)
+
+
+def _problems_from_pandera(
+    cases: pd.DataFrame, file: str, names: dict[str, str]
+) -> list[Problem]:
+    problems = []
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        if check == "not_nullable":
+            rule = "is empty but required"
+        elif "uniqueness" in check:
+            rule = "duplicate value"
+        else:
+            rule = check  # the error text given in _schema
+        row = None if pd.isna(case.index) else int(case.index)
+        value = None if case.failure_case is None else str(case.failure_case)
+        column = names.get(case.column, case.column)
+        problems.append(Problem(file, row, column, rule, None if rule.startswith("is empty") else value))
+    return problems
+
+
+def _closed_date_problems(typed: pd.DataFrame, file: str, names: dict[str, str]) -> list[Problem]:
+    """Rules across columns: closed deals have a close date, on or after their creation."""
+    if not {"outcome", "closed_date", "created_date"} <= set(typed.columns):
+        return []
+    column = names.get("closed_date", "closed_date")
+    closed = typed["outcome"].isin(["won", "lost"])
+    undated = closed & typed["closed_date"].isna()
+    backwards = typed["closed_date"] < typed["created_date"]
+    problems = [
+        Problem(file, int(row), column, "a won or lost deal needs a close date", None)
+        for row in typed.index[undated]
+    ]
+    problems += [
+        Problem(file, int(row), column, "closed before it was created", str(day.date()))
+        for row, day in typed.loc[backwards, "closed_date"].items()
+    ]
+    return problems
+
+
+def _first_per_cell(problems: list[Problem]) -> list[Problem]:
+    """One problem per row and column: an unparseable date is not also reported as empty."""
+    seen: set[tuple[int | None, str | None]] = set()
+    kept = []
+    for problem in problems:
+        key = (problem.row, problem.column)
+        if problem.row is not None and key in seen:
+            continue
+        seen.add(key)
+        kept.append(problem)
+    return kept

@@ -1,0 +1,41 @@
+"""Features for the three signs and the deal's context, as scikit-learn transformers.
+
+Each module defines one group's transformer and its ``FEATURES``: every feature with the sign
+it belongs to and the words for its value. :func:`build_features` joins them into one
+``FeatureUnion`` with pandas output whose fitted state (account histories, the ICP, the product
+catalogue) travels inside the model.
+"""
+
+from __future__ import annotations
+
+from sklearn.pipeline import FeatureUnion
+
+from walkaway.features import deal_context, glass_walls, icp_fit, need_fit
+from walkaway.signs import Feature
+
+FEATURES: dict[str, Feature] = {
+    **glass_walls.FEATURES,
+    **icp_fit.FEATURES,
+    **need_fit.FEATURES,
+    **deal_context.FEATURES,
+}
+
+
+def build_features(catalogue: dict[str, str] | None = None) -> FeatureUnion:
+    """The feature pipeline: every row needs an ``as_of`` date; fitting needs labelled deals.
+
+    Examples
+    --------
+    >>> list(build_features().transformer_list[0])[0]
+    'glass_walls'
+    """
+    union = FeatureUnion(
+        [
+            ("glass_walls", glass_walls.GlassWalls()),
+            ("icp_fit", icp_fit.IcpFit()),
+            ("need_fit", need_fit.NeedFit(catalogue)),
+            ("deal_context", deal_context.DealContext()),
+        ],
+        verbose_feature_names_out=False,
+    )
+    return union.set_output(transform="pandas")

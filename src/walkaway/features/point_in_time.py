@@ -1,0 +1,50 @@
+"""Counting what was known before a moment: the point-in-time primitive behind history features.
+
+Features such as "earlier wins at this account" or "best customers in this industry" must use
+only events that happened before a deal's as-of time. :class:`EventTimeline` stores events as
+(key, day) pairs sorted once at fit time, then answers "how many events with this key happened
+strictly before this day?" for many deals at once with two binary searches each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_DAY_SPAN = 1 << 20  # days since 1970 stay far below this until the year 4840
+
+
+def to_days(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Whole days since 1970-01-01, as int64 (NaT becomes -1: before every event)."""
+    values = pd.DatetimeIndex(dates).as_unit("ns")
+    return np.where(values.isna(), -1, values.asi8 // 86_400_000_000_000).astype(np.int64)
+
+
+class EventTimeline:
+    """Events keyed by a value (an account, an industry...), queryable as of any day.
+
+    Examples
+    --------
+    >>> timeline = EventTimeline(pd.Series(["a", "a", "b"]),
+    ...                          pd.to_datetime(pd.Series(["2024-01-01", "2024-03-01", "2024-02-01"])))
+    >>> timeline.count_before(pd.Series(["a", "a", "b", "c"]),
+    ...                       pd.to_datetime(pd.Series(["2024-01-01", "2024-06-01", "2024-06-01", "2024-06-01"])))
+    array([0, 2, 1, 0])
+    """
+
+    def __init__(self, keys: pd.Series, dates: pd.Series):
+        known = keys.notna().to_numpy() & dates.notna().to_numpy()
+        codes, self.keys = pd.factorize(keys[known])
+        self.stamps = np.sort(codes.astype(np.int64) * _DAY_SPAN + to_days(dates[known]))
+
+    def __len__(self) -> int:
+        return len(self.stamps)
+
+    def count_before(self, keys: pd.Series, dates: pd.Series) -> np.ndarray:
+        """Per query: the number of events with the same key strictly before its date."""
+        codes = self.keys.get_indexer(pd.Index(keys)).astype(np.int64)
+        start = codes * _DAY_SPAN
+        counts = np.searchsorted(self.stamps, start + to_days(dates), side="left") - np.searchsorted(
+            self.stamps, start, side="left"
+        )
+        return np.where(codes < 0, 0, counts)

@@ -1,0 +1,85 @@
+"""A CRM history in canonical form: deals, with the accounts and products they refer to."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from walkaway.contracts import ACCOUNT_COLUMNS
+from walkaway.mapping import Mapping
+
+ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
+
+
+@dataclass
+class History:
+    """Checked canonical tables of one export.
+
+    ``deals`` is indexed by the source row; ``accounts`` and ``products`` are optional.
+    """
+
+    deals: pd.DataFrame
+    accounts: pd.DataFrame | None
+    products: pd.DataFrame | None
+    mapping: Mapping
+    source: str
+
+    @property
+    def export_date(self) -> pd.Timestamp:
+        """The day the export was taken: the latest date it mentions (labels are as of it)."""
+        dates = [self.deals["created_date"].max()]
+        for column in ("closed_date", "churn_date"):
+            if column in self.deals:
+                dates.append(self.deals[column].max())
+        return max(d for d in dates if pd.notna(d)).normalize()
+
+    def deal_frame(self) -> pd.DataFrame:
+        """Deals with their account's firmographics joined on ``account_id`` (left join)."""
+        return join_accounts(self.deals, self.accounts)
+
+    def catalogue(self) -> dict[str, str]:
+        """Product -> its capabilities text, from the products table (empty without one)."""
+        if self.products is None or "capabilities" not in self.products:
+            return {}
+        table = self.products.dropna(subset=["product"])
+        return dict(zip(table["product"], table["capabilities"].fillna(""), strict=True))
+
+    def fingerprint(self) -> dict[str, object]:
+        """What identifies this data in a training run: a content hash, size, dates, classes."""
+        digest = hashlib.sha256()
+        for frame in (self.deals, self.accounts, self.products):
+            if frame is not None:
+                digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        outcomes = self.deals["outcome"].value_counts()
+        return {
+            "data_sha256": digest.hexdigest()[:16],
+            "data_rows": len(self.deals),
+            "data_first_created": str(self.deals["created_date"].min().date()),
+            "data_export_date": str(self.export_date.date()),
+            "data_won": int(outcomes.get("won", 0)),
+            "data_lost": int(outcomes.get("lost", 0)),
+            "data_open": int(outcomes.get("open", 0)),
+            "data_accounts": 0 if self.accounts is None else len(self.accounts),
+        }
+
+
+def join_accounts(deals: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:
+    """Left-join account firmographics onto deals, keeping the deals' index and order.
+
+    Examples
+    --------
+    >>> deals = pd.DataFrame({"deal_id": ["d1", "d2"], "account_id": ["a1", "zz"]}, index=[2, 3])
+    >>> accounts = pd.DataFrame({"account_id": ["a1"], "industry": ["retail"]})
+    >>> join_accounts(deals, accounts)[["deal_id", "industry"]]
+      deal_id industry
+    2      d1   retail
+    3      d2      NaN
+    """
+    if accounts is None:
+        return deals.copy()
+    columns = ["account_id"] + [c for c in ACCOUNT_FEATURE_COLUMNS if c in accounts.columns]
+    firmographics = accounts[columns].drop_duplicates("account_id").set_index("account_id")
+    firmographics = firmographics.drop(columns=[c for c in firmographics if c in deals.columns])
+    return deals.join(firmographics, on="account_id")

@@ -1,0 +1,80 @@
+"""Outcome labels: won, lost and regrettable, with the regret horizon and censoring.
+
+A won deal is *regrettable* when, within the regret horizon after closing, the customer
+churned, the account ran at a negative margin, or someone flagged the win as regretted. A win
+younger than the horizon whose regret is not known yet is *censored*: it is a win for the win
+head, and the regret head leaves it out rather than counting it as "not regrettable".
+
+The regret head learns only from *matured* wins (closed at least one horizon before the export
+date). Young wins whose regret already showed are labelled regrettable, but they are not
+given to the regret head: their young siblings that will regret later cannot be seen yet, so
+keeping only the early regrets would inflate the regret rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_HORIZON_DAYS = 365
+
+
+def label_deals(
+    deals: pd.DataFrame, export_date: pd.Timestamp, horizon_days: int = DEFAULT_HORIZON_DAYS
+) -> pd.DataFrame:
+    """Add the label columns to canonical deals.
+
+    Adds ``won`` (1.0 / 0.0, NaN when open), ``regret_status`` (``regrettable``, ``kept``,
+    ``censored`` or NaN for lost and open deals), ``regret_label`` (1.0 / 0.0 for matured wins,
+    NaN otherwise: the regret head's target) and ``status_known_date`` (the day a win became
+    known as kept or regretted; NaT while censored).
+
+    Examples
+    --------
+    >>> deals = pd.DataFrame({
+    ...     "outcome": ["won", "won", "won", "lost", "open"],
+    ...     "closed_date": pd.to_datetime(["2023-01-10", "2025-11-01", "2023-03-01",
+    ...                                    "2024-01-01", None]),
+    ...     "churn_date": pd.to_datetime([None, None, "2023-09-01", None, None])})
+    >>> label_deals(deals, pd.Timestamp("2025-12-31"))[["won", "regret_status", "regret_label"]]
+       won regret_status  regret_label
+    0  1.0          kept           0.0
+    1  1.0      censored           NaN
+    2  1.0   regrettable           1.0
+    3  0.0           NaN           NaN
+    4  NaN           NaN           NaN
+    """
+    horizon = pd.Timedelta(days=horizon_days)
+    labelled = deals.copy()
+    won = deals["outcome"].eq("won")
+    closed = deals["outcome"].isin(["won", "lost"])
+    labelled["won"] = np.where(closed, won.astype(float), np.nan)
+
+    closed_date = deals["closed_date"]
+    regret_by = closed_date + horizon
+    churned = _column(deals, "churn_date", pd.NaT)
+    churned_in_horizon = churned.notna() & (churned <= regret_by)
+    flagged = _column(deals, "regrettable", np.nan).eq(True)
+    negative_margin = _column(deals, "margin", np.nan) < 0
+    regrettable = won & (churned_in_horizon | flagged | negative_margin)
+    matured = won & (closed_date + horizon <= export_date)
+
+    status = pd.Series(np.nan, index=deals.index, dtype=object)
+    status[won] = "censored"
+    status[won & matured] = "kept"
+    status[regrettable] = "regrettable"
+    labelled["regret_status"] = status
+
+    labelled["regret_label"] = np.where(matured, regrettable.astype(float), np.nan)
+    # When did we learn it? A churn on its date; a flag or a margin at the horizon at the latest
+    # (their own dates are not exported), and never after the export itself.
+    known_regret = churned.where(churned_in_horizon, regret_by.clip(upper=export_date))
+    known = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[ns]")
+    known[won & matured] = regret_by[won & matured]
+    known[regrettable] = known_regret[regrettable]
+    labelled["status_known_date"] = known
+    return labelled
+
+
+def _column(deals: pd.DataFrame, name: str, empty: object) -> pd.Series:
+    return deals[name] if name in deals else pd.Series(empty, index=deals.index)

@@ -1,0 +1,241 @@
+"""Mappings: how one CRM's export becomes walkaway's canonical tables.
+
+A mapping is a small YAML file. It names the file of each table, the export column behind each
+canonical column, value maps (``Closed Won -> won``), the export's date format, the columns
+that are only known after the outcome (labels, never features) and the regret horizon::
+
+    name: my-crm
+    date_format: "%d/%m/%Y"          # strptime format; ISO 8601 when omitted
+    post_outcome: [Gross Margin %]   # export columns known only after the deal closed
+    regret: {horizon_days: 365}
+    tables:
+      deals:
+        file: deals.csv
+        columns: {deal_id: Opportunity ID, outcome: Stage, ...}
+        values:
+          outcome: {Closed Won: won, Closed Lost: lost, Prospecting: open}
+      accounts: {file: accounts.csv, columns: {account_id: Account ID, industry: Industry}}
+
+Value maps match case-insensitively on trimmed text; a value they do not list passes through
+unchanged, so the contract can say what is wrong with it. walkaway ships mappings (see
+:func:`shipped_mappings`) and picks the one whose columns an export has when none is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem
+
+DEFAULT_FILES = {"deals": "deals", "accounts": "accounts", "products": "products"}
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """How one table of the export maps to a canonical table."""
+
+    file: str
+    columns: dict[str, str]  # canonical -> export column
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping file."""
+
+    name: str
+    tables: dict[str, TableMapping]
+    date_format: str | None = None
+    post_outcome: tuple[str, ...] = ()
+    regret_horizon_days: int = 365
+    source: str = "<built-in>"
+
+    def source_names(self, table: str) -> dict[str, str]:
+        """Canonical column -> export column of one table, for messages."""
+        return dict(self.tables[table].columns) if table in self.tables else {}
+
+
+def canonical_mapping() -> Mapping:
+    """The identity mapping: the export already uses walkaway's canonical names."""
+    tables = {
+        table: TableMapping(f"{stem}.csv", {c: c for c in TABLE_COLUMNS[table]})
+        for table, stem in DEFAULT_FILES.items()
+    }
+    return Mapping(name="canonical", tables=tables)
+
+
+def load_mapping(path: Path | str) -> Mapping:
+    """Read and validate a mapping file, or a shipped mapping by name (e.g. ``synthetic-crm``).
+
+    Raises
+    ------
+    ContractError
+        Naming the file, the key and the rule when the mapping is wrong.
+    """
+    shipped = shipped_mappings()
+    if str(path) in shipped:
+        path = shipped[str(path)]
+    path = Path(path)
+    if not path.is_file():
+        names = ", ".join(sorted(shipped))
+        raise ContractError([Problem(str(path), None, None, f"no such mapping (shipped: {names})")])
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        line = getattr(getattr(error, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ContractError([Problem(path.name, None, None, f"not valid YAML{where}")]) from None
+    return parse_mapping(document, source=path.name)
+
+
+def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
+    """Validate a mapping document (already parsed YAML) and build a :class:`Mapping`.
+
+    Examples
+    --------
+    >>> m = parse_mapping({"name": "x", "tables": {"deals": {"file": "d.csv",
+    ...     "columns": {"deal_id": "Id"}}}})
+    >>> m.tables["deals"].columns
+    {'deal_id': 'Id'}
+    >>> parse_mapping({"tables": {"deals": {"columns": {"colour": "C"}}}})
+    Traceback (most recent call last):
+    ...
+    walkaway.contracts.ContractError: <mapping>: tables.deals.columns: 'colour' is not a canonical deals column
+    """
+
+    def fail(rule: str) -> ContractError:
+        return ContractError([Problem(source, None, None, rule)])
+
+    if not isinstance(document, dict):
+        raise fail("a mapping is a YAML mapping with a 'tables' key")
+    unknown = set(document) - {"name", "description", "date_format", "post_outcome", "regret", "tables"}
+    if unknown:
+        raise fail(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    date_format = document.get("date_format")
+    if date_format is not None and not _valid_date_format(date_format):
+        raise fail(f"date_format {date_format!r} is not a strptime format such as '%d/%m/%Y'")
+    raw_tables = document.get("tables")
+    if not isinstance(raw_tables, dict) or "deals" not in raw_tables:
+        raise fail("tables.deals is required")
+    tables = {}
+    for table, spec in raw_tables.items():
+        if table not in TABLE_COLUMNS:
+            raise fail(f"tables.{table}: unknown table (known: {', '.join(TABLE_COLUMNS)})")
+        tables[table] = _parse_table(table, spec or {}, fail)
+    post_outcome = tuple(document.get("post_outcome") or ())
+    for table_name, table in tables.items():
+        for canonical, export in table.columns.items():
+            if export in post_outcome and not TABLE_COLUMNS[table_name][canonical].label_only:
+                raise fail(
+                    f"'{export}' is declared post_outcome (known only after the deal closed) "
+                    f"but mapped to feature column '{canonical}': it would leak the outcome"
+                )
+    regret = document.get("regret") or {}
+    horizon = regret.get("horizon_days", 365)
+    if not isinstance(horizon, int) or horizon <= 0:
+        raise fail(f"regret.horizon_days must be a positive whole number of days, not {horizon!r}")
+    return Mapping(
+        name=str(document.get("name", source)),
+        tables=tables,
+        date_format=date_format,
+        post_outcome=post_outcome,
+        regret_horizon_days=horizon,
+        source=source,
+    )
+
+
+def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -> TableMapping:
+    known = TABLE_COLUMNS[table]
+    columns = spec.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise fail(f"tables.{table}.columns must map canonical names to export columns")
+    for canonical, export in columns.items():
+        if canonical not in known:
+            raise fail(f"tables.{table}.columns: '{canonical}' is not a canonical {table} column")
+        if not isinstance(export, str) or not export:
+            raise fail(f"tables.{table}.columns.{canonical}: give the export's column name")
+    values = spec.get("values") or {}
+    for canonical, value_map in values.items():
+        if canonical not in columns:
+            raise fail(f"tables.{table}.values: '{canonical}' is not mapped in tables.{table}.columns")
+        if not isinstance(value_map, dict) or not value_map:
+            raise fail(f"tables.{table}.values.{canonical} must map export values to canonical values")
+    normalised = {
+        canonical: {str(k).strip().lower(): str(v) for k, v in value_map.items()}
+        for canonical, value_map in values.items()
+    }
+    file = spec.get("file") or f"{DEFAULT_FILES[table]}.csv"
+    return TableMapping(file=str(file), columns=dict(columns), values=normalised)
+
+
+def _valid_date_format(fmt: object) -> bool:
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return False
+    try:
+        sample = datetime(2024, 11, 28).strftime(fmt)
+        return datetime.strptime(sample, fmt).date() == datetime(2024, 11, 28).date()
+    except ValueError:
+        return False
+
+
+def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) -> pd.DataFrame:
+    """Rename an export table's columns to canonical names and apply the value maps.
+
+    A mapped column the export does not have is a :class:`ContractError` when the canonical
+    column is required, and is simply absent otherwise.
+    """
+    table_mapping = mapping.tables[table]
+    specs = TABLE_COLUMNS[table]
+    absent = [
+        (canonical, export)
+        for canonical, export in table_mapping.columns.items()
+        if export not in raw.columns and specs[canonical].required
+    ]
+    if absent:
+        shown = ", ".join(f"'{export}' ({canonical})" for canonical, export in absent)
+        raise ContractError([Problem(file, None, None, f"missing required column {shown}")])
+    canonical = pd.DataFrame(index=raw.index)
+    for name, export in table_mapping.columns.items():
+        if export in raw.columns:
+            canonical[name] = raw[export]
+    for name, value_map in table_mapping.values.items():
+        if name in canonical:
+            key = canonical[name].astype("string").str.strip().str.lower()
+            mapped = key.map(value_map)
+            canonical[name] = mapped.where(mapped.notna(), canonical[name])
+    return canonical
+
+
+def shipped_mappings() -> dict[str, Path]:
+    """Mappings shipped with walkaway, by name (the file name without ``.yaml``)."""
+    folder = resources.files("walkaway") / "mappings"
+    return {
+        Path(str(item)).stem: Path(str(item))
+        for item in folder.iterdir()
+        if str(item).endswith(".yaml")
+    }
+
+
+def detect_mapping(columns_by_file: dict[str, list[str]]) -> Mapping:
+    """Pick the shipped mapping whose deals file and required columns an export has.
+
+    Falls back to the canonical identity mapping when no shipped mapping fits.
+    """
+    for path in sorted(shipped_mappings().values()):
+        mapping = load_mapping(path)
+        deals = mapping.tables["deals"]
+        header = columns_by_file.get(deals.file)
+        if header is None:
+            continue
+        required = [e for c, e in deals.columns.items() if TABLE_COLUMNS["deals"][c].required]
+        if all(column in header for column in required):
+            return mapping
+    return canonical_mapping()

@@ -1,0 +1,416 @@
+"""The walkaway model: features for the three signs, two calibrated LightGBM heads, explanations
+and the recommendation policy, in one object that scores raw canonical deals.
+
+- The **win head** learns P(won) from closed deals.
+- The **regret head** learns P(regrettable | won) from matured wins only (see
+  :mod:`walkaway.labels`): censored wins are left out.
+
+Each head is a LightGBM classifier fit on the older part of its training rows; the newest part
+(``calibration_share``) stops the boosting early and then fits the calibrator (Platt sigmoid
+by default, or isotonic) on the head's raw margin. So every calibrator has learned on deals its
+head was not fit on. Text columns become pandas categories here, and only here, with the
+categories seen in training; a value never seen is treated as missing and said so in reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import TargetEncoder
+
+from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_good, reasons
+from walkaway.features import FEATURES, build_features
+from walkaway.labels import DEFAULT_HORIZON_DAYS
+from walkaway.recommendation import Policy, recommend
+from walkaway.signs import GROUPS, SIGNS, TITLES
+
+MIN_WON = 40
+MIN_LOST = 40
+MIN_REGRET_CLASS = 40
+LEAK_AUC = 0.97  # one feature alone this good at predicting the outcome is a leak, not a signal
+
+DEFAULT_LGBM_PARAMS: dict[str, object] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "max_depth": 6,
+    "min_child_samples": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "cat_smooth": 20,
+    "min_data_per_group": 50,
+    "verbose": -1,
+    "seed": 7,
+    "deterministic": True,
+    "num_threads": 0,
+}
+MAX_TREES = 600
+EARLY_STOPPING_ROUNDS = 40
+
+
+class NotEnoughData(ValueError):
+    """The history is too small to learn from."""
+
+
+class LeakageError(ValueError):
+    """A feature gives the outcome away: it must be known only after the deal closed."""
+
+
+@dataclass
+class Calibrator:
+    """Maps a head's raw margin (log-odds) to a calibrated probability."""
+
+    method: str = "sigmoid"
+    slope_: float = 1.0
+    intercept_: float = 0.0
+    isotonic_: IsotonicRegression | None = None
+
+    def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
+        if self.method == "isotonic":
+            self.isotonic_ = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip")
+            self.isotonic_.fit(margin, y)
+        else:
+            platt = LogisticRegression(C=1e4).fit(margin.reshape(-1, 1), y)
+            self.slope_, self.intercept_ = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+        return self
+
+    def __call__(self, margin: np.ndarray) -> np.ndarray:
+        if self.isotonic_ is not None:
+            return self.isotonic_.predict(margin)
+        return expit(self.slope_ * margin + self.intercept_)
+
+
+@dataclass
+class Head:
+    """One outcome's LightGBM booster and calibrator, or a constant rate when it cannot learn.
+
+    ``booster`` is None for a constant head (too few examples, or no regret data at all); it
+    then predicts ``base_rate`` and every contribution is zero.
+    """
+
+    name: str
+    base_rate: float
+    booster: lgb.Booster | None = None
+    calibrator: Calibrator = field(default_factory=Calibrator)
+    note: str = ""
+
+    @property
+    def trained(self) -> bool:
+        return self.booster is not None
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP per feature plus the bias (last column); rows sum to the margin."""
+        if self.booster is None:
+            out = np.zeros((len(X), X.shape[1] + 1))
+            out[:, -1] = logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6))
+            return out
+        return np.asarray(self.booster.predict(X, pred_contrib=True))
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds before calibration."""
+        if self.booster is None:
+            return np.full(len(X), logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6)))
+        return np.asarray(self.booster.predict(X, raw_score=True))
+
+    def calibrate(self, margin: np.ndarray) -> np.ndarray:
+        if self.booster is None:
+            return np.full(len(margin), self.base_rate)
+        return self.calibrator(margin)
+
+
+def newest_split(dates: pd.Series, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (older, newest) putting the newest ``share`` of rows by date last.
+
+    Ties are broken by position, so the split is deterministic.
+
+    Examples
+    --------
+    >>> older, newest = newest_split(pd.Series(pd.to_datetime(
+    ...     ["2024-03-01", "2024-01-01", "2024-02-01", "2024-04-01", "2024-05-01"])), 0.4)
+    >>> newest.tolist()
+    [False, False, False, True, True]
+    """
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    n_newest = int(np.ceil(len(dates) * share))
+    newest = np.zeros(len(dates), dtype=bool)
+    if n_newest:
+        newest[order[-n_newest:]] = True
+    return ~newest, newest
+
+
+class WalkawayModel:
+    """Both heads, their features, explainer and recommendation policy.
+
+    Parameters
+    ----------
+    catalogue
+        Product -> capabilities text; the catalogue that need fit is judged against.
+    calibration
+        ``"sigmoid"`` (Platt) or ``"isotonic"``.
+    calibration_share
+        Newest share of each head's training rows kept for early stopping and calibration.
+    lgbm_params
+        Overrides of :data:`DEFAULT_LGBM_PARAMS`.
+    policy_overrides
+        Thresholds of :class:`~walkaway.recommendation.Policy` set by hand.
+    horizon_days
+        Regret horizon the labels were made with (recorded with the model).
+    """
+
+    def __init__(
+        self,
+        catalogue: dict[str, str] | None = None,
+        calibration: str = "sigmoid",
+        calibration_share: float = 0.25,
+        lgbm_params: dict[str, object] | None = None,
+        policy_overrides: dict[str, float] | None = None,
+        horizon_days: int = DEFAULT_HORIZON_DAYS,
+    ):
+        self.catalogue = catalogue
+        self.calibration = calibration
+        self.calibration_share = calibration_share
+        self.lgbm_params = lgbm_params
+        self.policy_overrides = policy_overrides
+        self.horizon_days = horizon_days
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
+        """Learn from labelled deals (see :func:`walkaway.labels.label_deals`) with their
+        account firmographics. Only closed deals are used; each is featurised as at creation.
+
+        Raises
+        ------
+        NotEnoughData
+            Fewer than 40 won or 40 lost closed deals.
+        LeakageError
+            A feature that alone predicts the outcome almost perfectly.
+        """
+        closed = labelled[labelled["won"].notna()]
+        won = int(closed["won"].sum())
+        lost = len(closed) - won
+        if won < MIN_WON or lost < MIN_LOST:
+            raise NotEnoughData(
+                f"walkaway needs at least {MIN_WON} won and {MIN_LOST} lost closed deals to "
+                f"learn from; this history has {won} won and {lost} lost"
+            )
+        if self.calibration not in ("sigmoid", "isotonic"):
+            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}")
+
+        self.features_ = build_features(self.catalogue).fit(closed)
+        raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
+        self.feature_names_ = list(raw.columns)
+        self.categories_ = {
+            name: sorted(raw[name].dropna().unique().tolist())
+            for name in self.feature_names_
+            if raw[name].dtype == object
+        }
+        X = self._encode(raw)
+        # Features the export never fills carry no evidence: leave them out of "thin evidence".
+        self.available_features_ = [n for n in self.feature_names_ if raw[n].notna().any()]
+        self.groups_ = group_matrix(self.feature_names_, FEATURES)
+
+        y_win = closed["won"].to_numpy()
+        check_leakage(X, y_win, "win")
+        self.win_head_ = self._fit_head("win", X, y_win, closed["closed_date"])
+
+        matured = closed["regret_label"].notna().to_numpy()
+        y_regret = closed["regret_label"].to_numpy()[matured]
+        regrets = int(y_regret.sum())
+        if regrets >= MIN_REGRET_CLASS and len(y_regret) - regrets >= MIN_REGRET_CLASS:
+            check_leakage(X[matured], y_regret, "regret")
+            self.regret_head_ = self._fit_head(
+                "regret", X[matured], y_regret, closed.loc[matured, "closed_date"]
+            )
+        else:
+            rate = float(y_regret.mean()) if len(y_regret) else 0.0
+            self.regret_head_ = Head(
+                "regret",
+                base_rate=rate,
+                note=(
+                    f"regret head not trained: {regrets} regrettable and "
+                    f"{len(y_regret) - regrets} kept matured wins (needs {MIN_REGRET_CLASS} of "
+                    f"each); p_regret is the base rate {rate:.1%}"
+                ),
+            )
+
+        p_win = self.win_head_.calibrate(self.win_head_.margin(X))
+        p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
+        policy = Policy.from_training(
+            p_win, p_regret, closed["amount"].to_numpy(dtype=float), self.regret_head_.base_rate
+        )
+        self.policy_ = policy.with_overrides(self.policy_overrides or {})
+        self.trained_until_ = closed["closed_date"].max()
+        return self
+
+    def _fit_head(self, name: str, X: pd.DataFrame, y: np.ndarray, dates: pd.Series) -> Head:
+        fit_rows, calibration_rows = newest_split(dates, self.calibration_share)
+        params = {**DEFAULT_LGBM_PARAMS, **(self.lgbm_params or {})}
+        train = lgb.Dataset(X[fit_rows], y[fit_rows], free_raw_data=False)
+        valid = lgb.Dataset(X[calibration_rows], y[calibration_rows], reference=train)
+        booster = lgb.train(
+            params,
+            train,
+            num_boost_round=MAX_TREES,
+            valid_sets=[valid],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        )
+        booster.free_dataset()
+        margin = booster.predict(X[calibration_rows], raw_score=True)
+        calibrator = Calibrator(self.calibration).fit(margin, y[calibration_rows])
+        return Head(name, float(y.mean()), booster, calibrator)
+
+    # ------------------------------------------------------------------ features
+    def _encode(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Text features as categories with the training categories (unseen -> missing)."""
+        X = raw[self.feature_names_].copy()
+        for name, categories in self.categories_.items():
+            X[name] = pd.Categorical(X[name].astype(object), categories=categories)
+        for name in self.feature_names_:
+            if name not in self.categories_:
+                X[name] = pd.to_numeric(X[name], errors="coerce").astype(float)
+        return X
+
+    def featurise(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Raw (unencoded) features of canonical deals as at ``as_of`` (each deal's creation
+        date when None, as in training and backtests)."""
+        dated = deals.assign(as_of=deals["created_date"] if as_of is None else as_of)
+        return self.features_.transform(dated)
+
+    # ------------------------------------------------------------------ scoring
+    def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, object]:
+        """Per head: raw features, margin, per-feature contributions (bias last)."""
+        raw = self.featurise(deals, as_of)
+        X = self._encode(raw)
+        return {
+            "raw": raw,
+            "X": X,
+            "win_contrib": self.win_head_.contributions(X),
+            "regret_contrib": self.regret_head_.contributions(X),
+        }
+
+    def predict(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Scores, sign effects, reasons and recommendation for canonical deals.
+
+        Returns one row per input row, same index, with ``p_win``, ``p_regret``, ``p_good``,
+        ``effect_<group>`` (points of p_good), ``reasons_<group>``, ``recommendation`` and
+        ``recommendation_reason``.
+        """
+        parts = self.explain(deals, as_of)
+        raw, win_c, regret_c = parts["raw"], parts["win_contrib"], parts["regret_contrib"]
+        win_margin, regret_margin = win_c.sum(axis=1), regret_c.sum(axis=1)
+        p_win = self.win_head_.calibrate(win_margin)
+        p_regret = self.regret_head_.calibrate(regret_margin)
+
+        sign_effects = effects_on_p_good(
+            win_margin,
+            by_sign(win_c, self.groups_),
+            regret_margin,
+            by_sign(regret_c, self.groups_),
+            self.win_head_.calibrate,
+            self.regret_head_.calibrate,
+        )
+        feature_effects = pd.DataFrame(
+            effects_on_p_good(
+                win_margin,
+                win_c[:, :-1],
+                regret_margin,
+                regret_c[:, :-1],
+                self.win_head_.calibrate,
+                self.regret_head_.calibrate,
+            ),
+            columns=self.feature_names_,
+            index=deals.index,
+        )
+        notes = self._unseen_notes(raw)
+        out = pd.DataFrame(index=deals.index)
+        out["p_win"] = p_win
+        out["p_regret"] = p_regret
+        out["p_good"] = p_good(p_win, p_regret)
+        for column, group in enumerate(GROUPS):
+            out[f"effect_{group}"] = sign_effects[:, column]
+        for group in GROUPS:
+            out[f"reasons_{group}"] = reasons(feature_effects, raw, FEATURES, group, notes)
+        amount = pd.to_numeric(deals.get("amount"), errors="coerce")
+        amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
+        what, why = recommend(
+            self.policy_,
+            p_win,
+            p_regret,
+            amount,
+            pd.DataFrame(sign_effects[:, : len(SIGNS)], columns=list(SIGNS)),
+            self._evidence(raw),
+        )
+        out["recommendation"] = what
+        out["recommendation_reason"] = why
+        return out
+
+    def _unseen_notes(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Per feature, a note where a deal has a text value never seen in training."""
+        notes = pd.DataFrame(index=raw.index, columns=self.feature_names_, dtype=object)
+        for name, categories in self.categories_.items():
+            values = raw[name]
+            unseen = values.notna() & ~values.isin(categories)
+            if unseen.any():
+                label = FEATURES[name].label
+                notes.loc[unseen, name] = [f"new {label} '{v}' (not seen in training)" for v in values[unseen]]
+        if "capability_coverage" in raw and "product" in raw:
+            unknown = raw["product"].notna() & raw["capability_coverage"].isna()
+            unknown &= ~raw["product"].isin(list(self.features_.named_transformers["need_fit"].capabilities_by_product_))
+            notes.loc[unknown, "capability_coverage"] = [
+                f"product '{p}' is not in the catalogue: need fit unknown" for p in raw.loc[unknown, "product"]
+            ]
+        return notes
+
+    def _evidence(self, raw: pd.DataFrame) -> np.ndarray:
+        """Share of the available sign inputs (not deal context) known for each deal."""
+        names = [n for n in self.available_features_ if FEATURES[n].sign in SIGNS]
+        if not names:
+            return np.ones(len(raw))
+        return raw[names].notna().mean(axis=1).to_numpy()
+
+    def sign_titles(self) -> dict[str, str]:
+        return dict(TITLES)
+
+
+def single_feature_auc(X: pd.DataFrame, y: np.ndarray) -> pd.Series:
+    """How well each feature alone separates the classes (ROC AUC folded to >= 0.5).
+
+    Text features are target-encoded out of fold first, so a many-valued column cannot look
+    predictive by memorising the labels.
+    """
+    scores = {}
+    for name in X.columns:
+        column = X[name]
+        known = column.notna().to_numpy()
+        if known.sum() < 20 or len(np.unique(y[known])) < 2:
+            continue
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            values = column[known].astype(str).to_numpy().reshape(-1, 1)
+            encoded = TargetEncoder(target_type="binary", random_state=0).fit_transform(values, y[known])
+            score = roc_auc_score(y[known], encoded.ravel())
+        else:
+            score = roc_auc_score(y[known], column[known].to_numpy())
+        scores[name] = max(score, 1 - score)
+    return pd.Series(scores, dtype=float).sort_values(ascending=False)
+
+
+def check_leakage(X: pd.DataFrame, y: np.ndarray, head: str) -> None:
+    """Stop training when one feature alone predicts the outcome almost perfectly."""
+    scores = single_feature_auc(X, y)
+    leaks = scores[scores >= LEAK_AUC]
+    if len(leaks):
+        name, auc = leaks.index[0], leaks.iloc[0]
+        raise LeakageError(
+            f"feature '{name}' alone predicts the {head} outcome with ROC AUC {auc:.3f}: it looks "
+            "known only after the deal closed (e.g. a value that is 0 for every lost deal). "
+            "Declare its export column post_outcome in the mapping, or leave it unmapped"
+        )
