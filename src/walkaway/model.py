@@ -5,10 +5,12 @@ and the recommendation policy, in one object that scores raw canonical deals.
 - The **regret head** learns P(regrettable | won) from matured wins only (see
   :mod:`walkaway.labels`): censored wins are left out.
 
-Each head is a LightGBM classifier fit on the older part of its training rows; the newest part
-(``calibration_share``) stops the boosting early and then fits the calibrator (Platt sigmoid
-by default, or isotonic) on the head's raw margin. So every calibrator has learned on deals its
-head was not fit on. Text columns become pandas categories here, and only here, with the
+Each head is a LightGBM classifier calibrated by cross-fitting (as scikit-learn's
+``CalibratedClassifierCV(ensemble=False)``): boosters fit on K-1 of K time-ordered folds give
+each training deal a margin from a model that never saw it, and stop the boosting early; the
+calibrator (Platt sigmoid by default, or isotonic) learns on those out-of-fold margins, and the
+head is refit on all its rows with the mean tree count. So every calibrator has learned on
+margins of deals their booster was not fit on. Text columns become pandas categories here, and only here, with the
 categories seen in training; a value never seen is treated as missing and said so in reasons.
 """
 
@@ -23,7 +25,6 @@ from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import TargetEncoder
 
 from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_good, reasons
 from walkaway.features import FEATURES, build_features
@@ -36,25 +37,31 @@ MIN_LOST = 40
 MIN_REGRET_CLASS = 40
 LEAK_AUC = 0.97  # one feature alone this good at predicting the outcome is a leak, not a signal
 
+# Shallow trees: sales outcomes are mostly sums of separate effects with a few pairwise
+# interactions (a tender at an entrenched incumbent), and shallow trees keep TreeSHAP cheap
+# (its cost grows with leaves x depth^2). Extra-randomised thresholds smooth the steps.
 DEFAULT_LGBM_PARAMS: dict[str, object] = {
     "objective": "binary",
     "learning_rate": 0.05,
-    "num_leaves": 15,
-    "max_depth": 6,
-    "min_child_samples": 40,
+    "num_leaves": 3,
+    "max_depth": 2,
+    "min_child_samples": 50,
+    "extra_trees": True,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
-    "cat_smooth": 20,
-    "min_data_per_group": 50,
+    "max_cat_to_onehot": 4,
+    "cat_smooth": 10,
+    "min_data_per_group": 20,
     "verbose": -1,
     "seed": 7,
     "deterministic": True,
     "num_threads": 0,
 }
-MAX_TREES = 600
-EARLY_STOPPING_ROUNDS = 40
+MAX_TREES = 3000
+EARLY_STOPPING_ROUNDS = 60
+CALIBRATION_FOLDS = 4
 
 
 class NotEnoughData(ValueError):
@@ -127,6 +134,19 @@ class Head:
         return self.calibrator(margin)
 
 
+def time_folds(dates: pd.Series, folds: int) -> np.ndarray:
+    """Fold number of each row: consecutive blocks of equal size in date order.
+
+    >>> time_folds(pd.Series(pd.to_datetime(["2024-04-01", "2024-01-01", "2024-03-01",
+    ...                                      "2024-02-01"])), 2).tolist()
+    [1, 0, 1, 0]
+    """
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    fold = np.empty(len(dates), dtype=int)
+    fold[order] = np.arange(len(dates)) * folds // max(1, len(dates))
+    return fold
+
+
 def newest_split(dates: pd.Series, share: float) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (older, newest) putting the newest ``share`` of rows by date last.
 
@@ -156,8 +176,8 @@ class WalkawayModel:
         Product -> capabilities text; the catalogue that need fit is judged against.
     calibration
         ``"sigmoid"`` (Platt) or ``"isotonic"``.
-    calibration_share
-        Newest share of each head's training rows kept for early stopping and calibration.
+    calibration_folds
+        Time-ordered folds whose out-of-fold margins stop the boosting and fit the calibrator.
     lgbm_params
         Overrides of :data:`DEFAULT_LGBM_PARAMS`.
     policy_overrides
@@ -170,14 +190,14 @@ class WalkawayModel:
         self,
         catalogue: dict[str, str] | None = None,
         calibration: str = "sigmoid",
-        calibration_share: float = 0.25,
+        calibration_folds: int = CALIBRATION_FOLDS,
         lgbm_params: dict[str, object] | None = None,
         policy_overrides: dict[str, float] | None = None,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
-        self.calibration_share = calibration_share
+        self.calibration_folds = calibration_folds
         self.lgbm_params = lgbm_params
         self.policy_overrides = policy_overrides
         self.horizon_days = horizon_days
@@ -252,20 +272,32 @@ class WalkawayModel:
         return self
 
     def _fit_head(self, name: str, X: pd.DataFrame, y: np.ndarray, dates: pd.Series) -> Head:
-        fit_rows, calibration_rows = newest_split(dates, self.calibration_share)
+        """Cross-fit: K boosters on time-ordered folds give every row an out-of-fold margin
+        and an early-stopped tree count; the calibrator learns on those out-of-fold margins,
+        and the head's booster is refit on all rows with the mean tree count."""
         params = {**DEFAULT_LGBM_PARAMS, **(self.lgbm_params or {})}
-        train = lgb.Dataset(X[fit_rows], y[fit_rows], free_raw_data=False)
-        valid = lgb.Dataset(X[calibration_rows], y[calibration_rows], reference=train)
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=MAX_TREES,
-            valid_sets=[valid],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-        )
-        booster.free_dataset()
-        margin = booster.predict(X[calibration_rows], raw_score=True)
-        calibrator = Calibrator(self.calibration).fit(margin, y[calibration_rows])
+        folds = time_folds(dates, self.calibration_folds)
+        out_of_fold = np.empty(len(y))
+        trees = []
+        for fold in range(self.calibration_folds):
+            held = folds == fold
+            if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
+                raise NotEnoughData(f"the {name} head has a fold with a single class: too few deals")
+            train = lgb.Dataset(X[~held], y[~held])
+            valid = lgb.Dataset(X[held], y[held], reference=train)
+            booster = lgb.train(
+                params,
+                train,
+                num_boost_round=MAX_TREES,
+                valid_sets=[valid],
+                callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+            )
+            out_of_fold[held] = booster.predict(X[held], raw_score=True)
+            trees.append(booster.best_iteration or booster.current_iteration())
+        # The refit sees K/(K-1) times the rows each fold model saw: let it grow as much longer.
+        rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
+        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
+        calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
         return Head(name, float(y.mean()), booster, calibrator)
 
     # ------------------------------------------------------------------ features
@@ -394,13 +426,29 @@ def single_feature_auc(X: pd.DataFrame, y: np.ndarray) -> pd.Series:
         if known.sum() < 20 or len(np.unique(y[known])) < 2:
             continue
         if isinstance(column.dtype, pd.CategoricalDtype):
-            values = column[known].astype(str).to_numpy().reshape(-1, 1)
-            encoded = TargetEncoder(target_type="binary", random_state=0).fit_transform(values, y[known])
-            score = roc_auc_score(y[known], encoded.ravel())
+            score = roc_auc_score(y[known], out_of_fold_rate(column[known], y[known]))
         else:
             score = roc_auc_score(y[known], column[known].to_numpy())
         scores[name] = max(score, 1 - score)
     return pd.Series(scores, dtype=float).sort_values(ascending=False)
+
+
+def out_of_fold_rate(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.ndarray:
+    """Each row's category replaced by the positive rate of its category in the other folds.
+
+    Examples
+    --------
+    >>> out_of_fold_rate(pd.Series(list("aabb") * 5), np.array([1, 1, 0, 0] * 5))[:4]
+    array([1., 1., 0., 0.])
+    """
+    fold = np.arange(len(values)) % folds
+    codes = pd.factorize(values)[0]
+    encoded = np.empty(len(values))
+    for k in range(folds):
+        held = fold == k
+        rates = pd.Series(y[~held]).groupby(codes[~held]).mean()
+        encoded[held] = pd.Series(codes[held]).map(rates).fillna(y[~held].mean()).to_numpy()
+    return encoded
 
 
 def check_leakage(X: pd.DataFrame, y: np.ndarray, head: str) -> None:

@@ -5,7 +5,8 @@ Every deal gets two probabilities on the logit scale, each a sum of terms named 
 
 - glass_walls -- the deal is already decided elsewhere. A long-tenured incumbent, a formal
   tender with a short response window, no access to the decision maker and many competitors
-  all lower the chance of winning. A tender also slightly raises regret if we do win.
+  all lower the chance of winning, and a tender at an account whose incumbent has been there
+  three years or more (a bid invited for compliance) lowers it much further. A tender also slightly raises regret if we do win.
 - icp_fit -- the account is our kind of customer (industry fit plus a company-size sweet spot
   around 1,000 employees). Good fit raises winning a little and lowers regret a lot, so a bad
   fit mostly shows up as wins that later churn or lose money.
@@ -71,8 +72,8 @@ BLOCK_ROWS = 10_000
 
 # Intercepts found with _solve_intercepts() on the 200,000-deal seed-0 reference sample:
 # B0 makes the expected win rate 0.30 and C0 the expected regret rate among wins 0.25.
-B0 = -0.0614
-C0 = -0.7192
+B0 = -0.021
+C0 = -0.7199
 
 REFERENCE_DEALS = 200_000
 REFERENCE_SEED = 0
@@ -648,6 +649,8 @@ def _simulate_block(
         - 0.3 * (tender & (window > 14))
         - 0.7 * ~decision_maker_access
         - 0.15 * competitors
+        # The article's compliance bid: a tender run by an account whose incumbent is entrenched.
+        - 0.8 * (tender & (tenure >= 3))
     )
     need_win = 1.0 * (coverage - 0.75) - 0.4 * must_have_gap - 0.3 * ~needs_defined
     ctx_win = (

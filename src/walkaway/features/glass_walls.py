@@ -102,7 +102,7 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         account = X["account_id"] if "account_id" in X else pd.Series(index=X.index, dtype=object)
         out["prior_wins_at_account"] = self.wins_.count_before(account, X["as_of"])
         out["prior_losses_at_account"] = self.losses_.count_before(account, X["as_of"])
-        return out
+        return out[list(FEATURES)]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(list(FEATURES), dtype=object)

@@ -166,7 +166,7 @@ class IcpFit(TransformerMixin, BaseEstimator):
         out["icp_similarity"] = log_odds
         out["icp_regretted_share"] = np.where(segments["segment"].notna(), share, np.nan)
         out["icp_known_customers"] = best_total + regret_total
-        return out
+        return out[list(FEATURES)]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(list(FEATURES), dtype=object)

@@ -103,7 +103,7 @@ class NeedFit(TransformerMixin, BaseEstimator):
         out["must_haves_missing"] = np.asarray(must_missing, dtype=float)
         out["customisation_required"] = _flag(X, "customisation_required")
         out["needs_defined"] = _flag(X, "needs_defined")
-        return out
+        return out[list(FEATURES)]
 
     def _fit_of(self, product: object, required: object, must_have: object) -> tuple[float, ...]:
         offered = self.capabilities_by_product_.get(product) if isinstance(product, str) else None
