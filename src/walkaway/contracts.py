@@ -20,6 +20,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from walkaway.errors import WalkawayError
+
 Kind = Literal["id", "category", "text", "number", "date", "bool", "outcome"]
 OUTCOMES = ("won", "lost", "open")
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
@@ -109,7 +111,7 @@ class Problem:
         return f"{', '.join(where)}: {self.rule}{shown}"
 
 
-class ContractError(ValueError):
+class ContractError(WalkawayError, ValueError):
     """Input that breaks the data contract. ``str()`` is one line a user can act on."""
 
     def __init__(self, problems: list[Problem]):

@@ -26,6 +26,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from walkaway.errors import WalkawayError
 from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_good, reasons
 from walkaway.features import FEATURES, build_features
 from walkaway.labels import DEFAULT_HORIZON_DAYS
@@ -64,11 +65,11 @@ EARLY_STOPPING_ROUNDS = 60
 CALIBRATION_FOLDS = 4
 
 
-class NotEnoughData(ValueError):
+class NotEnoughData(WalkawayError, ValueError):
     """The history is too small to learn from."""
 
 
-class LeakageError(ValueError):
+class LeakageError(WalkawayError, ValueError):
     """A feature gives the outcome away: it must be known only after the deal closed."""
 
 
@@ -109,6 +110,7 @@ class Head:
     booster: lgb.Booster | None = None
     calibrator: Calibrator = field(default_factory=Calibrator)
     note: str = ""
+    rows: int = 0  # deals the head learned from
 
     @property
     def trained(self) -> bool:
@@ -298,7 +300,7 @@ class WalkawayModel:
         rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
         calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
-        return Head(name, float(y.mean()), booster, calibrator)
+        return Head(name, float(y.mean()), booster, calibrator, rows=len(y))
 
     # ------------------------------------------------------------------ features
     def _encode(self, raw: pd.DataFrame) -> pd.DataFrame:

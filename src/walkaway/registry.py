@@ -14,6 +14,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import tempfile
 import warnings
@@ -29,6 +32,7 @@ from mlflow.types import ColSpec, Schema
 
 from walkaway import __version__
 from walkaway.contracts import WIRE_COLUMNS, parse_canonical, to_wire
+from walkaway.errors import WalkawayError
 from walkaway.evaluation import probability_metrics
 from walkaway.model import WalkawayModel
 from walkaway.training import Holdout, TrainingResult
@@ -40,7 +44,7 @@ DEFAULT_MODELS_DIR = Path("models")
 OUTPUT_IDS = ("deal_id", "account_id", "amount")
 
 
-class RegistryError(RuntimeError):
+class RegistryError(WalkawayError, RuntimeError):
     """A registry operation that cannot be done (no such model, version or alias)."""
 
 
@@ -51,6 +55,10 @@ def tracking_uri(models_dir: Path = DEFAULT_MODELS_DIR) -> str:
 
 def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
     """Point MLflow at the tracking store and return a client."""
+    # MLflow's own progress bars and notices would drown the job's summary.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     if "MLFLOW_TRACKING_URI" not in os.environ:
         models_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(models_dir)
@@ -144,8 +152,9 @@ def log_training_run(
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "walkaway_model.joblib"
             joblib.dump(result.model, path)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # MLflow's notices about its own internals
+            # MLflow prints its own registration notices to stderr; the job prints its summary.
+            with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=WalkawayPyfunc(),

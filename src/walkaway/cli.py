@@ -1,0 +1,244 @@
+"""The ``walkaway`` command line. ``main(argv) -> int`` is the one entry point tests call.
+
+Bad input never shows a traceback: contract, data, leakage and registry problems print one
+line naming the problem and exit with status 1. Usage mistakes exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from walkaway.errors import WalkawayError
+from walkaway.signs import GROUPS, SIGNS, TITLES
+
+app = typer.Typer(
+    help="Predict how B2B deals will end, and say when it is time to walk away.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+HistoryOption = Annotated[
+    Path, typer.Option("--history", help="CRM export: a folder of its files, or the deals file.")
+]
+MappingOption = Annotated[
+    str | None,
+    typer.Option(help="Mapping YAML file or shipped mapping name (default: detected)."),
+]
+ModelsOption = Annotated[
+    Path, typer.Option("--models-dir", help="Where the default SQLite MLflow store lives.")
+]
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the export and truth.parquet to.")],
+    deals: Annotated[int, typer.Option(help="Number of deals.", min=1)] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+) -> None:
+    """Write a synthetic CRM history whose true drivers are known."""
+    from walkaway.synth import write_synthetic_history
+
+    summary = write_synthetic_history(out, n_deals=deals, seed=seed)
+    console.print(
+        f"Wrote {summary.n_deals:,} deals ({summary.n_won:,} won, {summary.n_lost:,} lost, "
+        f"{summary.n_open:,} open) for {summary.n_accounts:,} accounts to {out} "
+        f"in {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def train(
+    history: HistoryOption,
+    mapping: MappingOption = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "walkaway",
+    calibration: Annotated[
+        str, typer.Option(help="Calibration of both heads: sigmoid or isotonic.")
+    ] = "sigmoid",
+    models_dir: ModelsOption = Path("models"),
+) -> None:
+    """Train both heads on a CRM history, evaluate them, and register the model in MLflow."""
+    from walkaway.jobs import train_job
+
+    with console.status("Training: reading the export, fitting and evaluating both heads..."):
+        run = train_job(history, mapping, experiment, models_dir, calibration)
+    result = run.result
+    console.print(f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s")
+    fingerprint = result.fingerprint
+    console.print(
+        f"Data: {fingerprint['data_rows']:,} deals ({fingerprint['data_won']:,} won, "
+        f"{fingerprint['data_lost']:,} lost, {fingerprint['data_open']:,} open), "
+        f"{fingerprint['data_first_created']} to {fingerprint['data_export_date']}, "
+        f"sha256 {fingerprint['data_sha256']}"
+    )
+    console.print(metrics_table(result.metrics_table()))
+    importance = result.sign_importance()
+    console.print(
+        "Mean |effect on p_good| over the win holdout: "
+        + ", ".join(f"{TITLES[g]} {importance[g]:.1f} pts" for g in GROUPS)
+    )
+    if result.attribution is not None:
+        share = result.attribution["share"]
+        console.print(
+            f"Sign attribution: the most negative explained sign is the true one for "
+            f"{result.attribution['matched']:,} of {result.attribution['deals']:,} holdout deals "
+            f"with a clear true driver ({share:.1%})"
+        )
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}")
+    registered = run.registered
+    console.print(
+        f"MLflow run {registered.run_id} ({registered.tracking_uri}); registered as "
+        f"walkaway version {registered.version}"
+    )
+    colour = "green" if registered.champion else "yellow"
+    console.print(f"[{colour}]Decision:[/{colour}] {registered.decision}")
+    console.print("Browse runs and the registry: make mlflow-ui")
+
+
+def metrics_table(metrics: pd.DataFrame) -> Table:
+    """Holdout metrics of both heads as a rich table."""
+    table = Table(title="Newest holdout: both heads against their baselines")
+    table.add_column("head")
+    table.add_column("predictor")
+    names = {
+        "roc_auc": "ROC AUC",
+        "pr_auc": "PR AUC",
+        "log_loss": "log loss",
+        "brier": "Brier",
+        "lift_top_decile": "lift@10%",
+        "ece": "ECE",
+    }
+    for column in names.values():
+        table.add_column(column, justify="right")
+    for (head, predictor), row in metrics.iterrows():
+        cells = ["" if pd.isna(row[m]) else f"{row[m]:.4f}" for m in names]
+        table.add_row(head, predictor, *cells)
+    return table
+
+
+@app.command()
+def score(
+    deals: Annotated[Path, typer.Option(help="Export holding open deals (folder or deals file).")],
+    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")],
+    mapping: MappingOption = None,
+    model: Annotated[str, typer.Option(help="MLflow model URI.")] = "models:/walkaway@champion",
+    as_of: Annotated[
+        str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default today.")
+    ] = None,
+    models_dir: ModelsOption = Path("models"),
+) -> None:
+    """Score the open deals of an export: probabilities, sign effects, reasons, recommendation."""
+    from walkaway.jobs import score_job
+
+    moment = None
+    if as_of is not None:
+        moment = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce")
+        if pd.isna(moment):
+            raise click.BadParameter(f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of")
+    run = score_job(deals, out, mapping, model, moment, models_dir)
+    scores = run.scores
+    console.print(
+        f"Scored {len(scores):,} open deals of {run.read:,} with {run.model_uri} "
+        f"(version {run.model_version}) in {run.seconds:.1f} s -> {run.out}"
+    )
+    console.print(recommendation_table(scores))
+
+
+def recommendation_table(scores: pd.DataFrame) -> Table:
+    """Deals, pipeline value and mean scores by recommendation."""
+    table = Table(title="Open pipeline by recommendation")
+    for column in ("recommendation", "deals", "pipeline value", "mean p_win", "mean p_good"):
+        table.add_column(column, justify="left" if column == "recommendation" else "right")
+    for sign in SIGNS:
+        table.add_column(f"{TITLES[sign]} (pts)", justify="right")
+    grouped = scores.groupby("recommendation")
+    for name in ("pursue", "compete", "keep_presence", "walk_away", "qualify"):
+        if name not in grouped.groups:
+            continue
+        group = grouped.get_group(name)
+        table.add_row(
+            name,
+            f"{len(group):,}",
+            f"{group['amount'].sum():,.0f}",
+            f"{group['p_win'].mean():.1%}",
+            f"{group['p_good'].mean():.1%}",
+            *[f"{group[f'effect_{s}'].mean():+.1f}" for s in SIGNS],
+        )
+    return table
+
+
+@app.command()
+def icp(history: HistoryOption, mapping: MappingOption = None) -> None:
+    """Print the Ideal Customer Profile learned from a history, in plain words."""
+    from walkaway.jobs import icp_job
+
+    sentences, profile = icp_job(history, mapping)
+    for sentence in sentences:
+        console.print(sentence)
+    if not profile.empty:
+        table = Table(title="Customers by firmographic value (matured wins)")
+        for column in ("attribute", "value", "best", "regretted", "best lift", "regret lift"):
+            table.add_column(column)
+        for row in profile.sort_values(["attribute", "regret_lift"]).itertuples():
+            table.add_row(
+                row.attribute,
+                str(row.value),
+                str(row.best),
+                str(row.regretted),
+                f"{row.best_lift:.2f}",
+                f"{row.regret_lift:.2f}",
+            )
+        console.print(table)
+
+
+@app.command()
+def promote(
+    version: Annotated[int, typer.Argument(help="Registered version to make the champion.")],
+    models_dir: ModelsOption = Path("models"),
+) -> None:
+    """Make a registered version the champion."""
+    from walkaway import registry
+
+    console.print(registry.promote(version, models_dir=models_dir))
+
+
+@app.command()
+def rollback(models_dir: ModelsOption = Path("models")) -> None:
+    """Give the champion alias back to the previous champion."""
+    from walkaway import registry
+
+    console.print(registry.rollback(models_dir=models_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with ``argv`` and return its exit status (0 success, 1 error, 2 usage)."""
+    try:
+        app(args=argv, prog_name="walkaway", standalone_mode=False)
+    except WalkawayError as error:
+        errors.print(f"walkaway: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        errors.print("walkaway: aborted")
+        return 130
+    except click.ClickException as error:
+        errors.print(f"walkaway: {error.format_message()}", markup=False, soft_wrap=True)
+        return error.exit_code
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
