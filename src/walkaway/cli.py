@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import pandas as pd
 import typer
 from rich.console import Console
@@ -25,8 +24,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# Logs and pipes get wide tables rather than rich's 80-column default.
+PIPE_WIDTH = 140
+console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
 
 HistoryOption = Annotated[
     Path, typer.Option("--history", help="CRM export: a folder of its files, or the deals file.")
@@ -109,8 +110,8 @@ def train(
 def metrics_table(metrics: pd.DataFrame) -> Table:
     """Holdout metrics of both heads as a rich table."""
     table = Table(title="Newest holdout: both heads against their baselines")
-    table.add_column("head")
-    table.add_column("predictor")
+    table.add_column("head", no_wrap=True)
+    table.add_column("predictor", no_wrap=True)
     names = {
         "roc_auc": "ROC AUC",
         "pr_auc": "PR AUC",
@@ -145,7 +146,7 @@ def score(
     if as_of is not None:
         moment = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce")
         if pd.isna(moment):
-            raise click.BadParameter(f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of")
+            raise typer.BadParameter(f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of")
     run = score_job(deals, out, mapping, model, moment, models_dir)
     scores = run.scores
     console.print(
@@ -159,7 +160,7 @@ def recommendation_table(scores: pd.DataFrame) -> Table:
     """Deals, pipeline value and mean scores by recommendation."""
     table = Table(title="Open pipeline by recommendation")
     for column in ("recommendation", "deals", "pipeline value", "mean p_win", "mean p_good"):
-        table.add_column(column, justify="left" if column == "recommendation" else "right")
+        table.add_column(column, justify="left" if column == "recommendation" else "right", no_wrap=True)
     for sign in SIGNS:
         table.add_column(f"{TITLES[sign]} (pts)", justify="right")
     grouped = scores.groupby("recommendation")
@@ -228,14 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     except WalkawayError as error:
         errors.print(f"walkaway: error: {error}", markup=False, highlight=False, soft_wrap=True)
         return 1
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         errors.print("walkaway: aborted")
         return 130
-    except click.ClickException as error:
-        errors.print(f"walkaway: {error.format_message()}", markup=False, soft_wrap=True)
-        return error.exit_code
+    except typer.TyperException as error:  # usage mistakes: unknown option, missing value...
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        errors.print(f"walkaway: {message} (see walkaway --help)", markup=False, soft_wrap=True)
+        return getattr(error, "exit_code", 2)
     return 0
 
 

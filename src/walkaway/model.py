@@ -46,7 +46,7 @@ DEFAULT_LGBM_PARAMS: dict[str, object] = {
     "learning_rate": 0.05,
     "num_leaves": 3,
     "max_depth": 2,
-    "min_child_samples": 50,
+    "min_child_samples": 100,
     "extra_trees": True,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -307,7 +307,8 @@ class WalkawayModel:
         """Text features as categories with the training categories (unseen -> missing)."""
         X = raw[self.feature_names_].copy()
         for name, categories in self.categories_.items():
-            X[name] = pd.Categorical(X[name].astype(object), categories=categories)
+            known = X[name].astype(object).where(X[name].isin(categories))  # unseen -> missing
+            X[name] = pd.Categorical(known, categories=categories)
         for name in self.feature_names_:
             if name not in self.categories_:
                 X[name] = pd.to_numeric(X[name], errors="coerce").astype(float)

@@ -165,7 +165,7 @@ def log_training_run(
                     registered_model_name=model_name,
                 )
         version = int(info.registered_model_version)
-        champion, decision = _decide(client, model_name, version, result)
+        champion, decision = _decide(client, model_name, version, result, models_dir)
         mlflow.set_tag("champion_decision", decision)
     client.set_model_version_tag(model_name, str(version), "decision", decision)
     return RegisteredRun(run.info.run_id, version, champion, decision, tracking_uri(models_dir))
@@ -202,14 +202,20 @@ def _policy_params(model: WalkawayModel) -> dict[str, object]:
     return {f"policy_{k}": v for k, v in vars(model.policy_).items()}
 
 
-def _decide(client: mlflow.MlflowClient, model_name: str, version: int, result: TrainingResult) -> tuple[bool, str]:
+def _decide(
+    client: mlflow.MlflowClient,
+    model_name: str,
+    version: int,
+    result: TrainingResult,
+    models_dir: Path,
+) -> tuple[bool, str]:
     """Promote the new version if there is no champion, or if it is no worse on this holdout."""
-    current = champion_version(model_name)
+    current = champion_version(model_name, models_dir)
     if current is None:
         _promote(client, model_name, version)
         return True, f"version {version} is the first model: it becomes @{CHAMPION}"
     try:
-        champion = load_model(f"models:/{model_name}@{CHAMPION}").model
+        champion = load_model(f"models:/{model_name}@{CHAMPION}", models_dir).model
         theirs = _holdout_losses(champion, result)
     except Exception as error:  # any failure of the old model to score the new holdout
         return False, (

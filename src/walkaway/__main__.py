@@ -1,0 +1,5 @@
+"""``python -m walkaway`` runs the command line."""
+
+from walkaway.cli import run
+
+run()

@@ -1,0 +1,252 @@
+"""Tests of reading exports from disk (walkaway.exports), on hand-written and synthetic files."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from walkaway.contracts import ContractError
+from walkaway.exports import load_history, read_table, resolve_mapping
+from walkaway.synth import EXPORT_DATE, write_synthetic_history
+
+CANONICAL_DEALS = (
+    "deal_id,account_id,created_date,closed_date,amount,outcome,region\n"
+    "D1,A1,2024-01-05,2024-03-01,1000,won, EMEA\n"
+    "D2,A2,2024-02-01,2024-04-01,2000,lost,emea\n"
+    "D3,A1,2024-05-01,,1500,open,Latam\n"
+)
+CANONICAL_ACCOUNTS = "account_id,industry,employees\nA1,Retail ,120\nA2,logistics,\n"
+
+
+@pytest.fixture(scope="module")
+def synthetic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic export of 600 deals (seed 7: its latest date is the synth's export date)."""
+    folder = tmp_path_factory.mktemp("synthetic-export")
+    write_synthetic_history(folder, n_deals=600, seed=7)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def synthetic_history(synthetic_export: Path):
+    return load_history(synthetic_export)
+
+
+def canonical_export(folder: Path, accounts: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "deals.csv").write_text(CANONICAL_DEALS, encoding="utf-8")
+    if accounts:
+        (folder / "accounts.csv").write_text(CANONICAL_ACCOUNTS, encoding="utf-8")
+    return folder
+
+
+# --------------------------------------------------------------------------- read_table
+
+
+def test_read_csv_as_text_indexed_by_spreadsheet_row(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text(" deal_id ,amount,note\nD1,0010,NA\nD2,,null\n\nD3,5,\n", encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["deal_id", "amount", "note"]
+    assert frame.index.tolist() == [2, 3, 4]  # the blank line is skipped
+    assert frame["amount"].iloc[0] == "0010", "values stay text"
+    assert frame["note"].iloc[:2].tolist() == ["NA", "null"], "only empty cells are missing"
+    assert pd.isna(frame.loc[3, "amount"])
+    assert pd.isna(frame.loc[4, "note"])
+
+
+def test_read_csv_with_bom_latin1_and_gzip(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffdeal_id,city\nD1,Zürich\n".encode())
+    assert read_table(bom).columns.tolist() == ["deal_id", "city"]
+    assert read_table(bom)["city"].tolist() == ["Zürich"]
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("deal_id,city\nD1,Zürich\n".encode("latin-1"))
+    assert read_table(latin)["city"].tolist() == ["Zürich"]
+
+    zipped = tmp_path / "deals.csv.gz"
+    zipped.write_bytes(gzip.compress(b"deal_id,amount\nD1,5\nD2,6\n"))
+    frame = read_table(zipped)
+    assert frame["amount"].tolist() == ["5", "6"]
+    assert frame.index.tolist() == [2, 3]
+
+
+def test_read_parquet_numbers_records_from_one(tmp_path: Path) -> None:
+    path = tmp_path / "deals.parquet"
+    pd.DataFrame({"deal_id": ["D1", "D2", "D3"], "amount": [1.0, 2.0, 3.0]}).to_parquet(path)
+    frame = read_table(path)
+    assert frame.index.tolist() == [1, 2, 3]
+    assert frame["deal_id"].tolist() == ["D1", "D2", "D3"]
+
+
+def test_header_only_csv_reads_as_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text("deal_id,amount\n", encoding="utf-8")
+    frame = read_table(path)
+    assert frame.empty
+    assert list(frame.columns) == ["deal_id", "amount"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("deals.csv", None, "deals.csv: file not found: "),
+        ("deals.csv", "folder", "deals.csv: is a folder, not a file"),
+        ("deals.csv", b"", "deals.csv: the file is empty"),
+        ("deals.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "deals.csv: not a CSV text file"),
+        ("deals.csv", b"a,b\n1,2\n3,4,5,6\n", "deals.csv: not a readable CSV file ("),
+        ("deals.csv", b'a,b\n"unclosed,2\n', "deals.csv: not a readable CSV file ("),
+        ("deals.parquet", b"PAR1 this is not parquet", "deals.parquet: not a readable Parquet file ("),
+    ],
+    ids=["missing", "folder", "empty", "xlsx_zip", "ragged_row", "open_quote", "broken_parquet"],
+)
+def test_unreadable_files_are_one_line_contract_errors(
+    tmp_path: Path, name: str, content: bytes | str | None, expected: str
+) -> None:
+    path = tmp_path / name
+    if content == "folder":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    with pytest.raises(ContractError) as raised:
+        read_table(path)
+    message = str(raised.value)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+    assert raised.value.problems[0].row is None
+
+
+# --------------------------------------------------------------------------- resolve_mapping
+
+
+def test_resolve_mapping_prefers_given_then_beside_then_detected(
+    tmp_path: Path, synthetic_export: Path
+) -> None:
+    assert resolve_mapping(synthetic_export, None).name == "synthetic-crm"
+    assert resolve_mapping(synthetic_export / "deals.csv", None).name == "synthetic-crm"
+
+    canonical = canonical_export(tmp_path / "canonical")
+    assert resolve_mapping(canonical, None).name == "canonical"
+    assert resolve_mapping(canonical, "synthetic-crm").name == "synthetic-crm"
+
+    (canonical / "mapping.yaml").write_text(
+        "name: beside\ntables:\n  deals:\n    columns: {deal_id: deal_id}\n", encoding="utf-8"
+    )
+    assert resolve_mapping(canonical, None).name == "beside"
+    assert resolve_mapping(canonical / "deals.csv", None).name == "beside"
+    assert resolve_mapping(canonical, "synthetic-crm").name == "synthetic-crm"
+
+
+def test_resolve_mapping_of_an_unknown_name(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match=r"no such mapping \(shipped: synthetic-crm\)"):
+        resolve_mapping(canonical_export(tmp_path / "x"), "salesforce")
+
+
+# --------------------------------------------------------------------------- load_history
+
+
+def test_load_history_of_the_synthetic_export_types_every_column(synthetic_history) -> None:
+    deals = synthetic_history.deals
+    assert synthetic_history.mapping.name == "synthetic-crm"
+    assert len(deals) == 600
+    assert deals.index[0] == 2, "rows keep their spreadsheet numbers"
+    assert deals["deal_id"].is_unique
+    assert deals["deal_id"].iloc[0] == "OPP-0000001"
+    for column in ("created_date", "closed_date", "churn_date"):
+        assert pd.api.types.is_datetime64_any_dtype(deals[column]), column
+    for column in ("amount", "competitor_count", "margin", "incumbent_tenure_years"):
+        assert deals[column].dtype == float, column
+    assert set(deals["outcome"]) == {"won", "lost", "open"}
+    assert deals["created_date"].notna().all()
+    closed = deals["outcome"].isin(["won", "lost"])
+    assert deals.loc[closed, "closed_date"].notna().all()
+    assert (deals.loc[closed, "closed_date"] >= deals.loc[closed, "created_date"]).all()
+    regions = set(deals["region"].dropna())
+    assert regions == {"apac", "emea", "north america", "latam"}
+    for column in ("region", "owner", "product", "lead_source", "deal_type", "stage"):
+        values = deals[column].dropna()
+        assert (values == values.str.strip().str.lower()).all(), column
+    assert set(deals["formal_tender"].dropna()) <= {True, False}
+    assert (deals["amount"].dropna() >= 0).all()
+
+
+def test_load_history_reads_accounts_products_and_the_export_date(synthetic_history) -> None:
+    history = synthetic_history
+    assert history.export_date == pd.Timestamp("2025-12-31") == EXPORT_DATE
+    accounts, products = history.accounts, history.products
+    assert accounts is not None and products is not None
+    assert len(accounts) == 100  # max(50, 600 // 6)
+    assert accounts["account_id"].is_unique
+    assert accounts["employees"].dtype == float
+    assert set(products["product"]) == {"lite", "core", "field", "finance", "pro", "enterprise"}
+    assert history.catalogue()["lite"] == "forecasting; inventory"
+
+
+def test_deal_frame_joins_the_accounts_industry(synthetic_history) -> None:
+    history = synthetic_history
+    frame = history.deal_frame()
+    assert frame.index.equals(history.deals.index)
+    assert "industry" in frame and "employees" in frame
+    industry = history.accounts.set_index("account_id")["industry"]
+    expected = history.deals["account_id"].map(industry)
+    pd.testing.assert_series_equal(
+        frame["industry"], expected, check_names=False, check_dtype=False
+    )
+    assert frame["industry"].notna().mean() > 0.8
+    assert "account_name" not in frame
+
+
+def test_load_history_stops_at_the_first_bad_row(tmp_path: Path, synthetic_export: Path) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(synthetic_export, folder)
+    lines = (folder / "deals.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[9].split(",")  # spreadsheet row 10
+    cells[header.index("Created Date")] = "2024-02-30"
+    lines[9] = ",".join(cells)
+    (folder / "deals.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ContractError) as raised:
+        load_history(folder)
+    assert str(raised.value) == (
+        "deals.csv, row 10, column 'Created Date': unparseable date (expected %d/%m/%Y): "
+        "'2024-02-30'"
+    )
+
+
+def test_load_history_of_a_canonical_folder_and_of_a_lone_deals_file(tmp_path: Path) -> None:
+    folder = canonical_export(tmp_path / "export")
+    history = load_history(folder)
+    assert history.mapping.name == "canonical"
+    assert history.products is None
+    assert history.accounts["industry"].tolist() == ["retail", "logistics"]
+    assert history.deals["region"].tolist() == ["emea", "emea", "latam"]
+    assert history.export_date == pd.Timestamp("2024-05-01")
+    assert history.deal_frame()["industry"].tolist() == ["retail", "logistics", "retail"]
+
+    beside = load_history(folder / "deals.csv")  # the sibling tables are read too
+    assert beside.accounts["account_id"].tolist() == ["A1", "A2"]
+
+    (tmp_path / "lone").mkdir()
+    lone_file = tmp_path / "lone" / "my-deals.csv"
+    shutil.copy(folder / "deals.csv", lone_file)
+    lone = load_history(lone_file)
+    assert lone.accounts is None
+    assert lone.deals["deal_id"].tolist() == ["D1", "D2", "D3"]
+    assert lone.source == str(lone_file)
+
+
+def test_load_history_of_a_bad_accounts_file_names_it(tmp_path: Path) -> None:
+    folder = canonical_export(tmp_path / "export")
+    (folder / "accounts.csv").write_text("account_id,employees\nA1,many\n", encoding="utf-8")
+    with pytest.raises(ContractError) as raised:
+        load_history(folder)
+    assert str(raised.value) == "accounts.csv, row 2, column 'employees': not a number: 'many'"
+
+
+def test_load_history_of_a_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ContractError, match=r"^gone: not found: "):
+        load_history(tmp_path / "gone")
