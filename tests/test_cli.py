@@ -22,8 +22,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        assert main(["synth", "--deals", "2500", "--seed", "5", "--out", str(folder / "export")]) == 0
-        code = main(["train", "--history", str(folder / "export"), "--models-dir", str(folder / "models")])
+        assert (
+            main(["synth", "--deals", "2500", "--seed", "5", "--out", str(folder / "export")]) == 0
+        )
+        code = main(
+            ["train", "--history", str(folder / "export"), "--models-dir", str(folder / "models")]
+        )
     assert code == 0
     return folder
 
@@ -33,8 +37,12 @@ def test_synth_writes_the_export(workspace: Path) -> None:
     assert files == {"deals.csv", "accounts.csv", "products.csv", "truth.parquet"}
 
 
-def test_train_prints_the_metrics_attribution_and_decision(workspace: Path, capsys: pytest.CaptureFixture) -> None:
-    code = main(["train", "--history", str(workspace / "export"), "--models-dir", str(workspace / "models")])
+def test_train_prints_the_metrics_attribution_and_decision(
+    workspace: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(
+        ["train", "--history", str(workspace / "export"), "--models-dir", str(workspace / "models")]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "ROC AUC" in out and "logistic" in out and "base_rate" in out and "truth" in out
@@ -42,18 +50,37 @@ def test_train_prints_the_metrics_attribution_and_decision(workspace: Path, caps
     assert "Decision: version 2" in out
 
 
-def test_score_writes_every_open_deal_with_reasons(workspace: Path, capsys: pytest.CaptureFixture) -> None:
+def test_score_writes_every_open_deal_with_reasons(
+    workspace: Path, capsys: pytest.CaptureFixture
+) -> None:
     out_file = workspace / "scored.csv"
-    code = main([
-        "score", "--deals", str(workspace / "export"), "--out", str(out_file),
-        "--models-dir", str(workspace / "models"), "--as-of", "2025-12-31",
-    ])
+    code = main(
+        [
+            "score",
+            "--deals",
+            str(workspace / "export"),
+            "--out",
+            str(out_file),
+            "--models-dir",
+            str(workspace / "models"),
+            "--as-of",
+            "2025-12-31",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     scores = pd.read_csv(out_file)
     raw = pd.read_csv(workspace / "export" / "deals.csv")
     open_ids = raw.loc[~raw["Stage"].isin(["Closed Won", "Closed Lost"]), "Opportunity ID"]
     assert sorted(scores["deal_id"]) == sorted(open_ids)
-    expected = {"p_win", "p_regret", "p_good", "recommendation", "model_name", "model_version", "scored_at"}
+    expected = {
+        "p_win",
+        "p_regret",
+        "p_good",
+        "recommendation",
+        "model_name",
+        "model_version",
+        "scored_at",
+    }
     expected |= {f"effect_{g}" for g in GROUPS} | {f"reasons_{g}" for g in GROUPS}
     assert expected <= set(scores.columns)
     assert scores["p_good"].between(0, 1).all()
@@ -72,14 +99,29 @@ def test_icp_prints_the_profile_in_words(workspace: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["score", "--deals", "{ws}/export", "--out", "{ws}/x.csv", "--model", "models:/nothing@champion"],
-         "model not found: models:/nothing@champion"),
-        (["train", "--history", "{ws}/export", "--mapping", "{ws}/no-such.yaml"], "no such mapping"),
+        (
+            [
+                "score",
+                "--deals",
+                "{ws}/export",
+                "--out",
+                "{ws}/x.csv",
+                "--model",
+                "models:/nothing@champion",
+            ],
+            "model not found: models:/nothing@champion",
+        ),
+        (
+            ["train", "--history", "{ws}/export", "--mapping", "{ws}/no-such.yaml"],
+            "no such mapping",
+        ),
         (["train", "--history", "{ws}/missing-folder"], "not found"),
         (["rollback", "--models-dir", "{ws}/empty-models"], "no registered model 'walkaway'"),
     ],
 )
-def test_configuration_errors_are_one_line(workspace: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str) -> None:
+def test_configuration_errors_are_one_line(
+    workspace: Path, capsys: pytest.CaptureFixture, argv: list[str], message: str
+) -> None:
     args = [a.format(ws=workspace) for a in argv]
     if "--models-dir" not in args:
         args += ["--models-dir", str(workspace / "models")]

@@ -66,7 +66,9 @@ def parquet_bytes(folder: Path) -> bytes:
     return (folder / "real.parquet").read_bytes()
 
 
-PNG_LIKE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+PNG_LIKE = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+)
 
 
 def run_train(history: Path, tmp_path: Path) -> int:
@@ -260,7 +262,10 @@ def test_missing_required_column_is_a_problem_without_a_row() -> None:
 
 
 def test_messages_use_the_exports_column_names_and_date_format() -> None:
-    rows = [["D1", "A1", "05/01/2024", "01/03/2024", "10", "won"], ["D2", "A1", "2024-01-05", "", "1", "open"]]
+    rows = [
+        ["D1", "A1", "05/01/2024", "01/03/2024", "10", "won"],
+        ["D2", "A1", "2024-01-05", "", "1", "open"],
+    ]
     names = {"created_date": "Created Date", "deal_id": "Opportunity ID"}
     checked = check_table(
         deals_raw(rows, [2, 3]), "deals", "export.csv", source_names=names, date_format="%d/%m/%Y"
@@ -392,7 +397,13 @@ def test_to_wire_gives_plain_types_and_drops_label_columns() -> None:
     )
     wire = to_wire(frame)
     assert list(wire.columns) == [
-        "deal_id", "created_date", "amount", "formal_tender", "region", "industry", "as_of"
+        "deal_id",
+        "created_date",
+        "amount",
+        "formal_tender",
+        "region",
+        "industry",
+        "as_of",
     ]
     assert not set(wire.columns) & LABEL_ONLY_COLUMNS
     assert wire["created_date"].tolist() == ["2024-05-01", None]
@@ -405,3 +416,23 @@ def test_to_wire_gives_plain_types_and_drops_label_columns() -> None:
     assert back["created_date"].iloc[0] == pd.Timestamp("2024-05-01")
     assert back["formal_tender"].iloc[0] is True
     assert back["amount"].iloc[0] == 1200.0
+
+
+def test_future_typos_and_churn_before_close_are_rejected() -> None:
+    raw = pd.DataFrame(
+        {
+            "deal_id": ["a", "b"],
+            "account_id": ["x", "y"],
+            "created_date": ["3025-01-01", "2024-01-01"],
+            "closed_date": [None, "2024-03-01"],
+            "amount": ["1", "2"],
+            "outcome": ["open", "won"],
+            "churn_date": [None, "2024-02-01"],
+        },
+        index=[2, 3],
+    )
+    messages = [str(p) for p in check_table(raw, "deals", "deals.csv").problems]
+    assert messages == [
+        "deals.csv, row 2, column 'created_date': more than a year in the future: '3025-01-01'",
+        "deals.csv, row 3, column 'churn_date': churned before the deal closed: '2024-02-01'",
+    ]

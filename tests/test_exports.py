@@ -97,10 +97,18 @@ def test_header_only_csv_reads_as_no_rows(tmp_path: Path) -> None:
         ("deals.csv", None, "deals.csv: file not found: "),
         ("deals.csv", "folder", "deals.csv: is a folder, not a file"),
         ("deals.csv", b"", "deals.csv: the file is empty"),
-        ("deals.csv", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "deals.csv: not a CSV text file"),
+        (
+            "deals.csv",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",
+            "deals.csv: not a CSV text file",
+        ),
         ("deals.csv", b"a,b\n1,2\n3,4,5,6\n", "deals.csv: not a readable CSV file ("),
         ("deals.csv", b'a,b\n"unclosed,2\n', "deals.csv: not a readable CSV file ("),
-        ("deals.parquet", b"PAR1 this is not parquet", "deals.parquet: not a readable Parquet file ("),
+        (
+            "deals.parquet",
+            b"PAR1 this is not parquet",
+            "deals.parquet: not a readable Parquet file (",
+        ),
     ],
     ids=["missing", "folder", "empty", "xlsx_zip", "ragged_row", "open_quote", "broken_parquet"],
 )

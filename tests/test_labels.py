@@ -145,8 +145,13 @@ def deal_rows(draw: st.DrawFn) -> dict:
     churn = draw(st.none() | st.dates(closed or START, END))
     flag = draw(st.sampled_from([np.nan, True, False]))
     margin = draw(st.none() | st.floats(-1, 1, allow_nan=False))
-    return {"outcome": outcome, "closed": closed, "churn": churn, "flag": flag,
-            "margin": np.nan if margin is None else margin}  # fmt: skip
+    return {
+        "outcome": outcome,
+        "closed": closed,
+        "churn": churn,
+        "flag": flag,
+        "margin": np.nan if margin is None else margin,
+    }
 
 
 @settings(max_examples=50, deadline=None)

@@ -20,7 +20,9 @@ def holdout_deals(trained: TrainingResult) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("head", ["win", "regret"])
-def test_sign_contributions_plus_bias_equal_the_raw_margin(trained: TrainingResult, head: str) -> None:
+def test_sign_contributions_plus_bias_equal_the_raw_margin(
+    trained: TrainingResult, head: str
+) -> None:
     model = trained.model
     deals = holdout_deals(trained)
     parts = model.explain(deals)
@@ -51,14 +53,19 @@ def test_sign_effects_are_zero_when_the_sign_contributes_nothing(trained: Traini
     deals = holdout_deals(trained).head(50)
     scores = model.predict(deals)
     parts = model.explain(deals)
-    win, regret = by_sign(parts["win_contrib"], model.groups_), by_sign(parts["regret_contrib"], model.groups_)
+    win, regret = (
+        by_sign(parts["win_contrib"], model.groups_),
+        by_sign(parts["regret_contrib"], model.groups_),
+    )
     for column, group in enumerate(GROUPS):
         silent = (np.abs(win[:, column]) < 1e-12) & (np.abs(regret[:, column]) < 1e-12)
         assert np.allclose(scores.loc[silent, f"effect_{group}"], 0.0)
         assert (~silent).any()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20),
     amount=st.one_of(st.none(), st.floats(min_value=0, max_value=1e9)),
@@ -67,8 +74,12 @@ def test_sign_effects_are_zero_when_the_sign_contributes_nothing(trained: Traini
     product=st.sampled_from([None, "core", "teleporter"]),
 )
 def test_any_deal_gets_probabilities_and_finite_effects(
-    trained: TrainingResult, rows: list[int], amount: float | None, tenure: float | None,
-    industry: str | None, product: str | None,
+    trained: TrainingResult,
+    rows: list[int],
+    amount: float | None,
+    tenure: float | None,
+    industry: str | None,
+    product: str | None,
 ) -> None:
     deals = holdout_deals(trained)
     picked = deals.iloc[[r % len(deals) for r in rows]].copy()
@@ -99,13 +110,17 @@ def test_censored_wins_are_left_out_of_the_regret_head(labelled: pd.DataFrame) -
     # Counting censored wins as "not regrettable" would give the head more rows: it must not.
     counted = closed.copy()
     counted.loc[censored, "regret_label"] = 0.0
-    assert WalkawayModel().fit(counted).regret_head_.rows == model.regret_head_.rows + censored.sum()
+    assert (
+        WalkawayModel().fit(counted).regret_head_.rows == model.regret_head_.rows + censored.sum()
+    )
 
 
 def test_minimum_data_gate_names_the_counts(labelled: pd.DataFrame) -> None:
     closed = labelled[labelled["won"].notna()]
     small = pd.concat([closed[closed["won"] == 1].head(39), closed[closed["won"] == 0].head(200)])
-    with pytest.raises(NotEnoughData, match="at least 40 won and 40 lost .* has 39 won and 200 lost"):
+    with pytest.raises(
+        NotEnoughData, match="at least 40 won and 40 lost .* has 39 won and 200 lost"
+    ):
         WalkawayModel().fit(small)
 
 

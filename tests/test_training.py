@@ -9,7 +9,9 @@ from walkaway.evaluation import METRICS
 from walkaway.training import TrainingResult
 
 
-def test_holdouts_are_the_newest_deals_and_unseen(trained: TrainingResult, labelled: pd.DataFrame) -> None:
+def test_holdouts_are_the_newest_deals_and_unseen(
+    trained: TrainingResult, labelled: pd.DataFrame
+) -> None:
     closed = labelled[labelled["won"].notna()]
     win_holdout = trained.win.deals
     assert abs(len(win_holdout) - 0.2 * len(closed)) <= 1

@@ -74,7 +74,9 @@ def train(
     with console.status("Training: reading the export, fitting and evaluating both heads..."):
         run = train_job(history, mapping, experiment, models_dir, calibration)
     result = run.result
-    console.print(f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s")
+    console.print(
+        f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s"
+    )
     fingerprint = result.fingerprint
     console.print(
         f"Data: {fingerprint['data_rows']:,} deals ({fingerprint['data_won']:,} won, "
@@ -146,7 +148,9 @@ def score(
     if as_of is not None:
         moment = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce")
         if pd.isna(moment):
-            raise typer.BadParameter(f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of")
+            raise typer.BadParameter(
+                f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of"
+            )
     run = score_job(deals, out, mapping, model, moment, models_dir)
     scores = run.scores
     console.print(
@@ -160,7 +164,9 @@ def recommendation_table(scores: pd.DataFrame) -> Table:
     """Deals, pipeline value and mean scores by recommendation."""
     table = Table(title="Open pipeline by recommendation")
     for column in ("recommendation", "deals", "pipeline value", "mean p_win", "mean p_good"):
-        table.add_column(column, justify="left" if column == "recommendation" else "right", no_wrap=True)
+        table.add_column(
+            column, justify="left" if column == "recommendation" else "right", no_wrap=True
+        )
     for sign in SIGNS:
         table.add_column(f"{TITLES[sign]} (pts)", justify="right")
     grouped = scores.groupby("recommendation")

@@ -283,9 +283,7 @@ def check_table(
     return CheckedTable(typed.loc[~typed.index.isin(bad_rows)], problems)
 
 
-def _problems_from_pandera(
-    cases: pd.DataFrame, file: str, names: dict[str, str]
-) -> list[Problem]:
+def _problems_from_pandera(cases: pd.DataFrame, file: str, names: dict[str, str]) -> list[Problem]:
     problems = []
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -298,12 +296,15 @@ def _problems_from_pandera(
         row = None if pd.isna(case.index) else int(case.index)
         value = None if case.failure_case is None else str(case.failure_case)
         column = names.get(case.column, case.column)
-        problems.append(Problem(file, row, column, rule, None if rule.startswith("is empty") else value))
+        problems.append(
+            Problem(file, row, column, rule, None if rule.startswith("is empty") else value)
+        )
     return problems
 
 
 def _closed_date_problems(typed: pd.DataFrame, file: str, names: dict[str, str]) -> list[Problem]:
-    """Rules across columns: closed deals have a close date, on or after their creation."""
+    """Rules across columns: closed deals have a close date on or after their creation; no date
+    is more than a year ahead; nobody churns before buying."""
     if not {"outcome", "closed_date", "created_date"} <= set(typed.columns):
         return []
     column = names.get("closed_date", "closed_date")
@@ -318,6 +319,33 @@ def _closed_date_problems(typed: pd.DataFrame, file: str, names: dict[str, str])
         Problem(file, int(row), column, "closed before it was created", str(day.date()))
         for row, day in typed.loc[backwards, "closed_date"].items()
     ]
+    # A year typed 3025 would become the export date and mature every young win.
+    horizon = pd.Timestamp.now().normalize() + pd.DateOffset(years=1)
+    for name in ("created_date", "closed_date", "churn_date"):
+        if name in typed:
+            future = typed[name] > horizon
+            problems += [
+                Problem(
+                    file,
+                    int(row),
+                    names.get(name, name),
+                    "more than a year in the future",
+                    str(day.date()),
+                )
+                for row, day in typed.loc[future, name].items()
+            ]
+    if "churn_date" in typed:
+        early = typed["churn_date"] < typed["closed_date"]
+        problems += [
+            Problem(
+                file,
+                int(row),
+                names.get("churn_date", "churn_date"),
+                "churned before the deal closed",
+                str(day.date()),
+            )
+            for row, day in typed.loc[early, "churn_date"].items()
+        ]
     return problems
 
 

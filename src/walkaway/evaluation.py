@@ -29,7 +29,7 @@ def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     --------
     >>> m = probability_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
     >>> round(m["roc_auc"], 2), round(m["brier"], 4)
-    (0.75, 0.1331)
+    (0.75, 0.1581)
     """
     y = np.asarray(y, dtype=float)
     p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
@@ -85,14 +85,24 @@ def logistic_baseline(X_train: pd.DataFrame, y_train: np.ndarray) -> Pipeline:
     text = [c for c in X_train.columns if c not in numeric]
     prepare = ColumnTransformer(
         [
-            ("numbers", make_pipeline(
-                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                StandardScaler(),
-            ), numeric),
-            ("text", make_pipeline(
-                SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True),
-                OneHotEncoder(handle_unknown="ignore", min_frequency=20),
-            ), text),
+            (
+                "numbers",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            (
+                "text",
+                make_pipeline(
+                    SimpleImputer(
+                        strategy="constant", fill_value="(missing)", keep_empty_features=True
+                    ),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                text,
+            ),
         ]
     )
     model = make_pipeline(prepare, LogisticRegression(C=1.0, max_iter=2000))

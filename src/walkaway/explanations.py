@@ -115,7 +115,9 @@ def reasons(
         parts = []
         for i in chosen:
             note = noted.iat[row, i] if noted is not None else None
-            words = note if isinstance(note, str) else features[names[i]].describe(values.iat[row, i])
+            words = (
+                note if isinstance(note, str) else features[names[i]].describe(values.iat[row, i])
+            )
             parts.append(f"{words} ({effects[row, i]:+.0f} pts)")
         if noted is not None:
             parts += [

@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -20,6 +21,9 @@ from walkaway.labels import label_deals
 from walkaway.model import CALIBRATION_FOLDS, DEFAULT_LGBM_PARAMS, WalkawayModel
 from walkaway.training import HOLDOUT_SHARE, TrainingResult, train_and_evaluate
 
+if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
+    from walkaway.registry import RegisteredRun
+
 TRUTH_FILE = "truth.parquet"
 
 
@@ -28,7 +32,7 @@ class TrainingRun:
     """A finished training job."""
 
     result: TrainingResult
-    registered: object  # registry.RegisteredRun
+    registered: RegisteredRun
     mapping: str
     seconds: float
 
@@ -67,7 +71,9 @@ def train_job(
         "regret_horizon_days": checked.mapping.regret_horizon_days,
         "win_trees": result.model.win_head_.booster.num_trees(),
         "regret_trees": (
-            result.model.regret_head_.booster.num_trees() if result.model.regret_head_.trained else 0
+            result.model.regret_head_.booster.num_trees()
+            if result.model.regret_head_.trained
+            else 0
         ),
         **{f"lgbm_{k}": v for k, v in DEFAULT_LGBM_PARAMS.items()},
     }
@@ -121,7 +127,9 @@ def score_job(
     scores["model_version"] = loaded.version
     scores["scored_at"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     write_atomically(scores, out)
-    return ScoringRun(scores, out, model_uri, loaded.version, len(frame), time.perf_counter() - started)
+    return ScoringRun(
+        scores, out, model_uri, loaded.version, len(frame), time.perf_counter() - started
+    )
 
 
 def write_atomically(frame: pd.DataFrame, out: Path) -> None:
@@ -141,6 +149,8 @@ def write_atomically(frame: pd.DataFrame, out: Path) -> None:
 def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:
     """The ICP learned from a whole history: sentences and the table behind them."""
     checked = load_history(history, mapping)
-    labelled = label_deals(checked.deal_frame(), checked.export_date, checked.mapping.regret_horizon_days)
+    labelled = label_deals(
+        checked.deal_frame(), checked.export_date, checked.mapping.regret_horizon_days
+    )
     icp = IcpFit().fit(labelled)
     return icp_in_words(icp.profile_), icp.profile_

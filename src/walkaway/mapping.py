@@ -23,11 +23,11 @@ unchanged, so the contract can say what is wrong with it. walkaway ships mapping
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -89,6 +89,8 @@ def load_mapping(path: Path | str) -> Mapping:
         raise ContractError([Problem(str(path), None, None, f"no such mapping (shipped: {names})")])
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ContractError([Problem(path.name, None, None, "not a UTF-8 text file")]) from None
     except yaml.YAMLError as error:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""
@@ -116,7 +118,14 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
 
     if not isinstance(document, dict):
         raise fail("a mapping is a YAML mapping with a 'tables' key")
-    unknown = set(document) - {"name", "description", "date_format", "post_outcome", "regret", "tables"}
+    unknown = set(document) - {
+        "name",
+        "description",
+        "date_format",
+        "post_outcome",
+        "regret",
+        "tables",
+    }
     if unknown:
         raise fail(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     date_format = document.get("date_format")
@@ -130,7 +139,14 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         if table not in TABLE_COLUMNS:
             raise fail(f"tables.{table}: unknown table (known: {', '.join(TABLE_COLUMNS)})")
         tables[table] = _parse_table(table, spec or {}, fail)
-    post_outcome = tuple(document.get("post_outcome") or ())
+    post_outcome = document.get("post_outcome") or ()
+    if isinstance(post_outcome, str):
+        post_outcome = (post_outcome,)  # one column written without a list
+    if not isinstance(post_outcome, list | tuple) or not all(
+        isinstance(c, str) for c in post_outcome
+    ):
+        raise fail("post_outcome must list export column names")
+    post_outcome = tuple(post_outcome)
     for table_name, table in tables.items():
         for canonical, export in table.columns.items():
             if export in post_outcome and not TABLE_COLUMNS[table_name][canonical].label_only:
@@ -139,8 +155,10 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
                     f"but mapped to feature column '{canonical}': it would leak the outcome"
                 )
     regret = document.get("regret") or {}
+    if not isinstance(regret, dict):
+        raise fail("regret must be a mapping such as {horizon_days: 365}")
     horizon = regret.get("horizon_days", 365)
-    if not isinstance(horizon, int) or horizon <= 0:
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
         raise fail(f"regret.horizon_days must be a positive whole number of days, not {horizon!r}")
     return Mapping(
         name=str(document.get("name", source)),
@@ -154,6 +172,8 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
 
 def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -> TableMapping:
     known = TABLE_COLUMNS[table]
+    if not isinstance(spec, dict):
+        raise fail(f"tables.{table} must be a mapping with file, columns and values")
     columns = spec.get("columns") or {}
     if not isinstance(columns, dict):
         raise fail(f"tables.{table}.columns must map canonical names to export columns")
@@ -163,11 +183,17 @@ def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -
         if not isinstance(export, str) or not export:
             raise fail(f"tables.{table}.columns.{canonical}: give the export's column name")
     values = spec.get("values") or {}
+    if not isinstance(values, dict):
+        raise fail(f"tables.{table}.values must map canonical columns to value maps")
     for canonical, value_map in values.items():
         if canonical not in columns:
-            raise fail(f"tables.{table}.values: '{canonical}' is not mapped in tables.{table}.columns")
+            raise fail(
+                f"tables.{table}.values: '{canonical}' is not mapped in tables.{table}.columns"
+            )
         if not isinstance(value_map, dict) or not value_map:
-            raise fail(f"tables.{table}.values.{canonical} must map export values to canonical values")
+            raise fail(
+                f"tables.{table}.values.{canonical} must map export values to canonical values"
+            )
     normalised = {
         canonical: {str(k).strip().lower(): str(v) for k, v in value_map.items()}
         for canonical, value_map in values.items()

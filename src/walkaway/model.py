@@ -225,7 +225,9 @@ class WalkawayModel:
                 f"learn from; this history has {won} won and {lost} lost"
             )
         if self.calibration not in ("sigmoid", "isotonic"):
-            raise ValueError(f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}")
+            raise ValueError(
+                f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}"
+            )
 
         self.features_ = build_features(self.catalogue).fit(closed)
         raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
@@ -284,7 +286,9 @@ class WalkawayModel:
         for fold in range(self.calibration_folds):
             held = folds == fold
             if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
-                raise NotEnoughData(f"the {name} head has a fold with a single class: too few deals")
+                raise NotEnoughData(
+                    f"the {name} head has a fold with a single class: too few deals"
+                )
             train = lgb.Dataset(X[~held], y[~held])
             valid = lgb.Dataset(X[held], y[held], reference=train)
             booster = lgb.train(
@@ -396,12 +400,17 @@ class WalkawayModel:
             unseen = values.notna() & ~values.isin(categories)
             if unseen.any():
                 label = FEATURES[name].label
-                notes.loc[unseen, name] = [f"new {label} '{v}' (not seen in training)" for v in values[unseen]]
+                notes.loc[unseen, name] = [
+                    f"new {label} '{v}' (not seen in training)" for v in values[unseen]
+                ]
         if "capability_coverage" in raw and "product" in raw:
             unknown = raw["product"].notna() & raw["capability_coverage"].isna()
-            unknown &= ~raw["product"].isin(list(self.features_.named_transformers["need_fit"].capabilities_by_product_))
+            unknown &= ~raw["product"].isin(
+                list(self.features_.named_transformers["need_fit"].capabilities_by_product_)
+            )
             notes.loc[unknown, "capability_coverage"] = [
-                f"product '{p}' is not in the catalogue: need fit unknown" for p in raw.loc[unknown, "product"]
+                f"product '{p}' is not in the catalogue: need fit unknown"
+                for p in raw.loc[unknown, "product"]
             ]
         return notes
 

@@ -35,8 +35,13 @@ def calibration_figure(curves: dict[str, dict[str, pd.DataFrame]]) -> Figure:
             axis.plot(curve["mean_predicted"], curve["observed_rate"], linewidth=1.5, **style)
             top = max(top, curve["mean_predicted"].max(), curve["observed_rate"].max())
         limit = min(1.0, top * 1.1 + 0.02)
-        axis.set(xlim=(0, limit), ylim=(0, limit), xlabel="predicted probability",
-                 ylabel="observed rate", title=f"{head} head: reliability on the newest holdout")
+        axis.set(
+            xlim=(0, limit),
+            ylim=(0, limit),
+            xlabel="predicted probability",
+            ylabel="observed rate",
+            title=f"{head} head: reliability on the newest holdout",
+        )
         axis.legend(loc="upper left", frameon=False, fontsize=9)
         axis.grid(alpha=0.3)
     figure.tight_layout()

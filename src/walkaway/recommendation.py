@@ -117,7 +117,9 @@ def recommend(
     expected = p_win * np.nan_to_num(amount, nan=0.0)
 
     what = np.full(len(costs), "qualify", dtype=object)
-    why = np.full(len(costs), "no sign clearly dominates: find out more before deciding", dtype=object)
+    why = np.full(
+        len(costs), "no sign clearly dominates: find out more before deciding", dtype=object
+    )
     for i in range(len(costs)):
         sign = SIGNS[worst[i]]
         cost = f"{TITLES[sign]} cost {worst_cost[i]:.0f} pts"
@@ -128,7 +130,10 @@ def recommend(
         elif not dominates[i]:
             continue
         elif sign == "glass_walls" and expected[i] >= policy.compete_expected_value:
-            what[i], why[i] = "compete", f"{cost}, but the expected return {expected[i]:,.0f} is high"
+            what[i], why[i] = (
+                "compete",
+                f"{cost}, but the expected return {expected[i]:,.0f} is high",
+            )
         elif sign == "glass_walls":
             what[i], why[i] = "keep_presence", f"{cost} and the expected return is modest"
         elif p_regret[i] >= policy.walk_away_p_regret or p_win[i] <= policy.walk_away_p_win:

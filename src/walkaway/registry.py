@@ -50,7 +50,9 @@ class RegistryError(WalkawayError, RuntimeError):
 
 def tracking_uri(models_dir: Path = DEFAULT_MODELS_DIR) -> str:
     """``MLFLOW_TRACKING_URI`` when set, else SQLite in ``models_dir``."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(models_dir / 'mlflow.db').resolve()}"
+    return (
+        os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(models_dir / 'mlflow.db').resolve()}"
+    )
 
 
 def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
@@ -91,7 +93,7 @@ def score_canonical(model: WalkawayModel, frame: pd.DataFrame) -> pd.DataFrame:
     deals = parse_canonical(frame.reset_index(drop=True))
     as_of = deals["as_of"] if "as_of" in deals else pd.Timestamp.now().normalize()
     scores = model.predict(deals.drop(columns=["as_of"], errors="ignore"), as_of=as_of)
-    ids = pd.DataFrame({c: deals[c] if c in deals else np.nan for c in OUTPUT_IDS})
+    ids = pd.DataFrame({c: deals.get(c, np.nan) for c in OUTPUT_IDS})
     return pd.concat([ids, scores], axis=1)
 
 
@@ -113,7 +115,16 @@ def _signature(output: pd.DataFrame) -> ModelSignature:
 def _requirements() -> list[str]:
     from importlib.metadata import version
 
-    packages = ["pandas", "numpy", "scikit-learn", "lightgbm", "scipy", "pandera", "mlflow", "pyarrow"]
+    packages = [
+        "pandas",
+        "numpy",
+        "scikit-learn",
+        "lightgbm",
+        "scipy",
+        "pandera",
+        "mlflow",
+        "pyarrow",
+    ]
     return [f"{name}=={version(name)}" for name in packages] + [f"walkaway=={__version__}"]
 
 
@@ -222,11 +233,17 @@ def _decide(
             f"version {version} stays a challenger: champion version {current} could not score "
             f"this holdout ({type(error).__name__}); promote it with `walkaway promote {version}`"
         )
-    ours = {"win": probability_metrics(result.win.y, result.win.predictions["walkaway"])["log_loss"]}
+    ours = {
+        "win": probability_metrics(result.win.y, result.win.predictions["walkaway"])["log_loss"]
+    }
     if result.regret is not None:
-        ours["regret"] = probability_metrics(result.regret.y, result.regret.predictions["walkaway"])["log_loss"]
+        ours["regret"] = probability_metrics(
+            result.regret.y, result.regret.predictions["walkaway"]
+        )["log_loss"]
     worse = [h for h in ours if h in theirs and ours[h] > theirs[h] + 1e-9]
-    compared = ", ".join(f"{h} log loss {ours[h]:.4f} vs {theirs[h]:.4f}" for h in ours if h in theirs)
+    compared = ", ".join(
+        f"{h} log loss {ours[h]:.4f} vs {theirs[h]:.4f}" for h in ours if h in theirs
+    )
     if worse:
         return False, (
             f"version {version} stays a challenger: worse than champion version {current} on the "
@@ -244,7 +261,9 @@ def _holdout_losses(model: WalkawayModel, result: TrainingResult) -> dict[str, f
 
 
 def _loss(model: WalkawayModel, holdout: Holdout, column: str) -> float:
-    wire = to_wire(holdout.deals).assign(as_of=to_wire(holdout.deals[["created_date"]])["created_date"])
+    wire = to_wire(holdout.deals).assign(
+        as_of=to_wire(holdout.deals[["created_date"]])["created_date"]
+    )
     scores = score_canonical(model, wire)
     return probability_metrics(holdout.y, scores[column].to_numpy())["log_loss"]
 
@@ -262,7 +281,9 @@ def _champion_history(client: mlflow.MlflowClient, model_name: str) -> list[int]
     return [int(v) for v in tags.get(HISTORY_TAG, "").split(",") if v]
 
 
-def champion_version(model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR) -> int | None:
+def champion_version(
+    model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
+) -> int | None:
     """The version behind ``@champion``, or None when there is no champion (or no model)."""
     client = connect(models_dir)
     try:
@@ -271,7 +292,9 @@ def champion_version(model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MO
         return None
 
 
-def promote(version: int, model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR) -> str:
+def promote(
+    version: int, model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
+) -> str:
     """Make a version the champion by hand."""
     client = connect(models_dir)
     try:
@@ -312,7 +335,9 @@ class LoadedModel:
     version: int | None
 
 
-def load_model(uri: str = f"models:/{MODEL_NAME}@{CHAMPION}", models_dir: Path = DEFAULT_MODELS_DIR) -> LoadedModel:
+def load_model(
+    uri: str = f"models:/{MODEL_NAME}@{CHAMPION}", models_dir: Path = DEFAULT_MODELS_DIR
+) -> LoadedModel:
     """Load any MLflow model URI holding a walkaway pyfunc.
 
     Raises
@@ -326,8 +351,12 @@ def load_model(uri: str = f"models:/{MODEL_NAME}@{CHAMPION}", models_dir: Path =
             warnings.simplefilter("ignore")
             pyfunc = mlflow.pyfunc.load_model(uri)
     except Exception as error:
-        hint = " (train one first: walkaway train --history ...)" if uri.startswith("models:/") else ""
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        hint = (
+            " (train one first: walkaway train --history ...)" if uri.startswith("models:/") else ""
+        )
+        reason = (
+            str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        )
         raise RegistryError(f"model not found: {uri}{hint}: {reason}") from None
     name, version = _name_and_version(client, uri)
     inner = pyfunc.unwrap_python_model()

@@ -78,7 +78,9 @@ class TrainingResult:
         curves = {}
         for head, holdout in (("win", self.win), ("regret", self.regret)):
             if holdout is not None and len(holdout.y) >= 20:
-                curves[head] = {n: reliability_curve(holdout.y, p) for n, p in holdout.predictions.items()}
+                curves[head] = {
+                    n: reliability_curve(holdout.y, p) for n, p in holdout.predictions.items()
+                }
         return curves
 
 
@@ -100,7 +102,9 @@ def train_and_evaluate(
     model
         An unfitted :class:`WalkawayModel` with non-default settings.
     """
-    labelled = label_deals(history.deal_frame(), history.export_date, history.mapping.regret_horizon_days)
+    labelled = label_deals(
+        history.deal_frame(), history.export_date, history.mapping.regret_horizon_days
+    )
     closed = labelled[labelled["won"].notna()]
     won = int(closed["won"].sum())
     if won < MIN_WON or len(closed) - won < MIN_LOST:
@@ -129,25 +133,37 @@ def train_and_evaluate(
     win = Holdout(win_holdout, win_holdout["won"].to_numpy())
     win.predictions["walkaway"] = win_scores["p_win"].to_numpy()
     baseline = logistic_baseline(X_train, train["won"].to_numpy())
-    win.predictions["logistic"] = predict_baseline(baseline, model._encode(model.featurise(win_holdout)))
+    win.predictions["logistic"] = predict_baseline(
+        baseline, model._encode(model.featurise(win_holdout))
+    )
     win.predictions["base_rate"] = np.full(len(win_holdout), train["won"].mean())
 
     regret = None
-    if model.regret_head_.trained and len(regret_holdout) and regret_holdout["regret_label"].nunique() == 2:
+    if (
+        model.regret_head_.trained
+        and len(regret_holdout)
+        and regret_holdout["regret_label"].nunique() == 2
+    ):
         regret = Holdout(regret_holdout, regret_holdout["regret_label"].to_numpy())
         regret.predictions["walkaway"] = model.predict(regret_holdout)["p_regret"].to_numpy()
         learns = train["regret_label"].notna().to_numpy()
-        regret_baseline = logistic_baseline(X_train[learns], train.loc[learns, "regret_label"].to_numpy())
+        regret_baseline = logistic_baseline(
+            X_train[learns], train.loc[learns, "regret_label"].to_numpy()
+        )
         regret.predictions["logistic"] = predict_baseline(
             regret_baseline, model._encode(model.featurise(regret_holdout))
         )
-        regret.predictions["base_rate"] = np.full(len(regret_holdout), train.loc[learns, "regret_label"].mean())
+        regret.predictions["base_rate"] = np.full(
+            len(regret_holdout), train.loc[learns, "regret_label"].mean()
+        )
 
     sign_effects = win_scores[[f"effect_{g}" for g in GROUPS]].set_axis(list(GROUPS), axis=1)
     attribution = None
     if truth is not None:
         attribution = _add_truth(truth, win, regret, sign_effects)
-    return TrainingResult(model, win, regret, sign_effects, attribution, history.fingerprint(), notes)
+    return TrainingResult(
+        model, win, regret, sign_effects, attribution, history.fingerprint(), notes
+    )
 
 
 def _add_truth(

@@ -19,7 +19,9 @@ def flip_outcomes_after(history: History, cutoff: pd.Timestamp) -> pd.DataFrame:
     later = deals["closed_date"] > cutoff
     deals.loc[later, "outcome"] = deals.loc[later, "outcome"].map({"won": "lost", "lost": "won"})
     regret_later = later & deals["churn_date"].isna() & deals["outcome"].eq("won")
-    deals.loc[regret_later, "churn_date"] = deals.loc[regret_later, "closed_date"] + pd.Timedelta(days=40)
+    deals.loc[regret_later, "churn_date"] = deals.loc[regret_later, "closed_date"] + pd.Timedelta(
+        days=40
+    )
     changed = History(deals, history.accounts, history.products, history.mapping, history.source)
     return label_deals(changed.deal_frame(), history.export_date, 365)
 
@@ -45,7 +47,12 @@ def test_changing_later_outcomes_leaves_earlier_features_unchanged(
     late = late.assign(as_of=late["created_date"])
     moved = build_features(history.catalogue()).fit(changed_closed).transform(late)
     kept = build_features(history.catalogue()).fit(closed).transform(late)
-    icp_columns = ["icp_similarity", "icp_regretted_share", "prior_wins_at_account", "seller_win_rate"]
+    icp_columns = [
+        "icp_similarity",
+        "icp_regretted_share",
+        "prior_wins_at_account",
+        "seller_win_rate",
+    ]
     assert not np.allclose(moved[icp_columns].to_numpy(float), kept[icp_columns].to_numpy(float))
 
 

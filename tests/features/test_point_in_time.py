@@ -6,7 +6,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,9 @@ def timestamps(days: list[date | None]) -> pd.Series:
     return pd.Series(pd.to_datetime(list(days)), dtype="datetime64[ns]")
 
 
-def brute_force(events: list[tuple[str | None, date | None]], key: str | None, day: date | None) -> int:
+def brute_force(
+    events: list[tuple[str | None, date | None]], key: str | None, day: date | None
+) -> int:
     if key is None or day is None:
         return 0
     return sum(1 for k, d in events if k == key and d is not None and d < day)
@@ -52,14 +53,24 @@ def test_counts_are_strictly_before_the_day() -> None:
     )
     got = timeline.count_before(
         pd.Series(["acme", "acme", "acme", "acme", "globex", "globex"]),
-        timestamps([date(2024, 1, 1), date(2024, 1, 2), date(2024, 3, 1), date(2024, 3, 2),
-                    date(2024, 2, 1), date(2030, 1, 1)]),  # fmt: skip
+        timestamps(
+            [
+                date(2024, 1, 1),
+                date(2024, 1, 2),
+                date(2024, 3, 1),
+                date(2024, 3, 2),
+                date(2024, 2, 1),
+                date(2030, 1, 1),
+            ]
+        ),
     )
     assert got.tolist() == [0, 2, 2, 3, 0, 1]
 
 
 def test_unknown_and_missing_keys_count_zero() -> None:
-    timeline = EventTimeline(pd.Series(["a", None]), timestamps([date(2020, 1, 1), date(2020, 1, 1)]))
+    timeline = EventTimeline(
+        pd.Series(["a", None]), timestamps([date(2020, 1, 1), date(2020, 1, 1)])
+    )
     got = timeline.count_before(
         pd.Series(["never", None, "a"], dtype=object), timestamps([date(2030, 1, 1)] * 3)
     )
@@ -68,13 +79,9 @@ def test_unknown_and_missing_keys_count_zero() -> None:
 
 
 def test_events_without_a_date_are_ignored_and_nat_queries_count_zero() -> None:
-    timeline = EventTimeline(
-        pd.Series(["a", "a", "a"]), timestamps([None, date(2020, 1, 1), None])
-    )
+    timeline = EventTimeline(pd.Series(["a", "a", "a"]), timestamps([None, date(2020, 1, 1), None]))
     assert len(timeline) == 1
-    got = timeline.count_before(
-        pd.Series(["a", "a"]), timestamps([date(2021, 1, 1), None])
-    )
+    got = timeline.count_before(pd.Series(["a", "a"]), timestamps([date(2021, 1, 1), None]))
     assert got.tolist() == [1, 0]
 
 
@@ -93,22 +100,23 @@ def test_index_of_keys_and_dates_need_not_match_the_order() -> None:
     assert got.tolist() == [1, 1]
 
 
-def test_to_days() -> None:
+def test_to_days_counts_whole_days_and_puts_missing_dates_first() -> None:
     days = to_days(
-        pd.Series(pd.to_datetime(["1970-01-01", "1970-01-02 23:59", None, "2024-03-01"], format="ISO8601"))
+        pd.Series(
+            pd.to_datetime(["1970-01-01", "1970-01-02 23:59", None, "2024-03-01"], format="ISO8601")
+        )
     )
     assert days.dtype == np.int64
-    assert days.tolist() == [0, 1, -1, 19783]
+    epoch = days[0]
+    assert [d - epoch for d in days[[0, 1, 3]]] == [0, 1, 19783]
+    assert days[2] == -1 and days[2] < days.min(initial=0, where=days >= 0)
     index = pd.DatetimeIndex(["2000-01-01"]).as_unit("s")
-    assert to_days(index).tolist() == [10957]
+    assert to_days(index)[0] - epoch == 10957
 
 
-@pytest.mark.xfail(
-    reason="point_in_time.py: events are stamped code * 2**20 + days since 1970, so an event "
-    "before 1970 (negative days) falls below its key's range and is never counted",
-    strict=True,
-)
 def test_events_before_1970_are_counted() -> None:
-    timeline = EventTimeline(pd.Series(["a", "b"]), timestamps([date(1969, 6, 1), date(1969, 6, 1)]))
+    timeline = EventTimeline(
+        pd.Series(["a", "b"]), timestamps([date(1969, 6, 1), date(1969, 6, 1)])
+    )
     got = timeline.count_before(pd.Series(["a", "b"]), timestamps([date(2024, 1, 1)] * 2))
     assert got.tolist() == [1, 1]

@@ -52,9 +52,9 @@ class DealContext(TransformerMixin, BaseEstimator):
     ...     "as_of": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-06-01"])})
     >>> DealContext().fit(history).transform(history)[["amount", "seller_closed_deals"]]
        amount  seller_closed_deals
-    0    10.0                    0
-    1     5.0                    1
-    2     7.0                    2
+    0    10.0                  0.0
+    1     5.0                  1.0
+    2     7.0                  2.0
     """
 
     def __init__(self, seller_prior_deals: float = SELLER_PRIOR_DEALS):

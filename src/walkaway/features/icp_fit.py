@@ -74,6 +74,7 @@ def firmographic_segments(frame: pd.DataFrame) -> pd.DataFrame:
       industry employees_band revenue_band ownership
     0   retail         50-199          NaN       NaN
     """
+
     def column(name: str) -> pd.Series:
         return frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
 
@@ -145,7 +146,9 @@ class IcpFit(TransformerMixin, BaseEstimator):
             best = self.timelines_[("kept", attribute)].count_before(values, as_of)
             regret = self.timelines_[("regrettable", attribute)].count_before(values, as_of)
             k = self.cardinality_[attribute]
-            ratio = np.log((best + 1) / (best_total + k)) - np.log((regret + 1) / (regret_total + k))
+            ratio = np.log((best + 1) / (best_total + k)) - np.log(
+                (regret + 1) / (regret_total + k)
+            )
             log_odds += np.where(values.notna(), ratio, 0.0)
 
         best_seg = self.timelines_[("kept", "segment")].count_before(segments["segment"], as_of)
@@ -173,7 +176,9 @@ class IcpFit(TransformerMixin, BaseEstimator):
 
 
 def _segment_key(segments: pd.DataFrame) -> pd.Series:
-    key = segments["industry"].astype("string") + " | " + segments["employees_band"].astype("string")
+    key = (
+        segments["industry"].astype("string") + " | " + segments["employees_band"].astype("string")
+    )
     return key.astype(object).where(key.notna(), np.nan)
 
 

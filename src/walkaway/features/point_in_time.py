@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_DAY_SPAN = 1 << 20  # days since 1970 stay far below this until the year 4840
+# Days are counted from 1611 (any date pandas can hold is later) and stay below the span.
+_DAY_OFFSET = 1 << 17
+_DAY_SPAN = 1 << 20
 
 
 def to_days(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Whole days since 1970-01-01, as int64 (NaT becomes -1: before every event)."""
+    """Whole days since 1611-03-11, as int64 (NaT becomes -1: before every event)."""
     values = pd.DatetimeIndex(dates).as_unit("ns")
-    return np.where(values.isna(), -1, values.asi8 // 86_400_000_000_000).astype(np.int64)
+    days = values.asi8 // 86_400_000_000_000 + _DAY_OFFSET
+    return np.where(values.isna(), -1, days).astype(np.int64)
 
 
 class EventTimeline:
@@ -44,7 +47,7 @@ class EventTimeline:
         """Per query: the number of events with the same key strictly before its date."""
         codes = self.keys.get_indexer(pd.Index(keys)).astype(np.int64)
         start = codes * _DAY_SPAN
-        counts = np.searchsorted(self.stamps, start + to_days(dates), side="left") - np.searchsorted(
-            self.stamps, start, side="left"
-        )
+        counts = np.searchsorted(
+            self.stamps, start + to_days(dates), side="left"
+        ) - np.searchsorted(self.stamps, start, side="left")
         return np.where(codes < 0, 0, counts)
