@@ -11,7 +11,7 @@ SYNTH_DIR := data/raw/synthetic-crm
 SCORES := data/processed/scored-open-deals.csv
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lock demo synth train score test lint format bench notebooks mlflow-ui clean
+.PHONY: help install lock demo synth train score test lint format bench bench-quick notebooks mlflow-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,7 +58,10 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix src tests
 
 bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
-	$(BIN)/python -m walkaway.benchmarks
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: install ## Quick benchmarks for development (small sizes, one run each)
+	$(BIN)/python benchmarks/run.py --quick
 
 notebooks: install ## Open Jupyter Lab on the notebooks
 	$(BIN)/jupyter lab notebooks/
