@@ -50,12 +50,12 @@ test: install ## Run the test suite (unit, property, integration)
 	$(BIN)/python -m pytest
 
 lint: install ## Check style with ruff
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: install ## Format the code with ruff
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
 	$(BIN)/python benchmarks/run.py

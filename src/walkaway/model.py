@@ -46,7 +46,6 @@ DEFAULT_LGBM_PARAMS: dict[str, object] = {
     "learning_rate": 0.05,
     "num_leaves": 3,
     "max_depth": 2,
-    "min_child_samples": 100,
     "extra_trees": True,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -61,6 +60,9 @@ DEFAULT_LGBM_PARAMS: dict[str, object] = {
     "num_threads": 0,
 }
 MAX_TREES = 3000
+# Leaves hold at least 5% of a head's rows (within 20..200): enough to average out noise on
+# a small export without starving a large one.
+MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS = 0.05, 20, 200
 EARLY_STOPPING_ROUNDS = 60
 CALIBRATION_FOLDS = 4
 
@@ -279,7 +281,8 @@ class WalkawayModel:
         """Cross-fit: K boosters on time-ordered folds give every row an out-of-fold margin
         and an early-stopped tree count; the calibrator learns on those out-of-fold margins,
         and the head's booster is refit on all rows with the mean tree count."""
-        params = {**DEFAULT_LGBM_PARAMS, **(self.lgbm_params or {})}
+        leaf_rows = int(np.clip(len(y) * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
+        params = {**DEFAULT_LGBM_PARAMS, "min_child_samples": leaf_rows, **(self.lgbm_params or {})}
         folds = time_folds(dates, self.calibration_folds)
         out_of_fold = np.empty(len(y))
         trees = []
