@@ -134,3 +134,37 @@ def test_configuration_errors_are_one_line(
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture) -> None:
     assert main(["train"]) == 2
     assert "--history" in capsys.readouterr().err
+
+
+def test_too_little_history_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rows = ["deal_id,account_id,created_date,closed_date,amount,outcome"]
+    rows += [
+        f"d{i},a{i % 7},2024-01-01,2024-02-01,100,{'won' if i < 12 else 'lost'}" for i in range(90)
+    ]
+    (tmp_path / "deals.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code = main(["train", "--history", str(tmp_path), "--models-dir", str(tmp_path / "models")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert (
+        "needs at least 40 won and 40 lost closed deals" in err and "has 12 won and 78 lost" in err
+    )
+    assert "\n" not in err
+
+
+def test_policy_thresholds_set_by_hand_reach_the_model(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("pursue_p_good: 0.99\n", encoding="utf-8")
+    models = tmp_path / "models"
+    args = ["train", "--history", str(workspace / "export"), "--models-dir", str(models)]
+    assert main([*args, "--policy", str(policy)]) == 0
+    out_file = tmp_path / "scored.csv"
+    score = ["score", "--deals", str(workspace / "export"), "--out", str(out_file)]
+    assert main([*score, "--models-dir", str(models)]) == 0
+    assert "pursue" not in set(pd.read_csv(out_file)["recommendation"])  # nobody reaches 99%
+
+    policy.write_text("pursue_everything: 1\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main([*args, "--policy", str(policy)]) == 1
+    assert "policy.yaml, column 'pursue_everything': unknown threshold" in capsys.readouterr().err

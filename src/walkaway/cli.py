@@ -66,13 +66,21 @@ def train(
     calibration: Annotated[
         str, typer.Option(help="Calibration of both heads: sigmoid or isotonic.")
     ] = "sigmoid",
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="YAML of recommendation thresholds to set by hand (default: learned)."),
+    ] = None,
     models_dir: ModelsOption = Path("models"),
 ) -> None:
     """Train both heads on a CRM history, evaluate them, and register the model in MLflow."""
     from walkaway.jobs import train_job
 
+    if calibration not in ("sigmoid", "isotonic"):
+        raise typer.BadParameter(
+            f"{calibration!r} is not sigmoid or isotonic", param_hint="--calibration"
+        )
     with console.status("Training: reading the export, fitting and evaluating both heads..."):
-        run = train_job(history, mapping, experiment, models_dir, calibration)
+        run = train_job(history, mapping, experiment, models_dir, calibration, policy)
     result = run.result
     console.print(
         f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s"

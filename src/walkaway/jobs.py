@@ -5,6 +5,7 @@ Each job takes paths and options and returns what it did; printing is the CLI's 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import yaml
 
 from walkaway import __version__
 from walkaway.contracts import ContractError, Problem, to_wire
@@ -19,6 +21,7 @@ from walkaway.exports import load_history
 from walkaway.features.icp_fit import IcpFit, icp_in_words
 from walkaway.labels import label_deals
 from walkaway.model import CALIBRATION_FOLDS, DEFAULT_LGBM_PARAMS, WalkawayModel
+from walkaway.recommendation import Policy
 from walkaway.training import HOLDOUT_SHARE, TrainingResult, train_and_evaluate
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
@@ -37,17 +40,49 @@ class TrainingRun:
     seconds: float
 
 
+def read_policy(path: Path) -> dict[str, float]:
+    """Recommendation thresholds set by hand, from a YAML file of ``name: number``.
+
+    Raises
+    ------
+    ContractError
+        Naming the file and the unknown or non-numeric threshold.
+    """
+    known = [f.name for f in dataclasses.fields(Policy)]
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ContractError(
+            [Problem(Path(path).name, None, None, f"unreadable policy ({type(error).__name__})")]
+        ) from None
+    if not isinstance(document, dict):
+        raise ContractError(
+            [Problem(Path(path).name, None, None, "a policy maps threshold names to numbers")]
+        )
+    for name, value in document.items():
+        if name not in known:
+            rule = f"unknown threshold (known: {', '.join(known)})"
+            raise ContractError([Problem(Path(path).name, None, str(name), rule)])
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ContractError(
+                [Problem(Path(path).name, None, str(name), "must be a number", str(value))]
+            )
+    return {str(k): float(v) for k, v in document.items()}
+
+
 def train_job(
     history: Path,
     mapping: str | Path | None = None,
     experiment: str = "walkaway",
     models_dir: Path = Path("models"),
     calibration: str = "sigmoid",
+    policy: Path | None = None,
 ) -> TrainingRun:
     """Read an export, train and evaluate both heads, log the run and register the model."""
     from walkaway import plots, registry  # MLflow only when a job needs it
 
     started = time.perf_counter()
+    overrides = read_policy(policy) if policy is not None else None
     checked = load_history(history, mapping)
     truth_path = Path(history) / TRUTH_FILE if Path(history).is_dir() else None
     truth = pd.read_parquet(truth_path) if truth_path and truth_path.exists() else None
@@ -55,6 +90,7 @@ def train_job(
         catalogue=checked.catalogue(),
         calibration=calibration,
         horizon_days=checked.mapping.regret_horizon_days,
+        policy_overrides=overrides,
     )
     result = train_and_evaluate(checked, truth=truth, model=model)
     figures = {
