@@ -214,30 +214,37 @@ def _profile(segments: pd.DataFrame, status: pd.Series) -> pd.DataFrame:
 def icp_in_words(profile: pd.DataFrame, min_customers: int = 10, top: int = 2) -> list[str]:
     """The learned ICP as sentences: what best customers share, and what regretted ones do.
 
-    A value is named when its group holds it clearly more often than customers overall
-    (lift >= 1.2) and at least ``min_customers`` customers have it.
+    Best and regretted customers are compared with each other: a value is named for a group
+    when the group holds it at least 1.3 times as often as the other group does, and at least
+    ``min_customers`` of the group have it; the ``top`` most lopsided values per attribute.
     """
     if profile.empty:
         return ["No matured customers yet: the ICP cannot be learned from this history."]
     best_total = int(profile.groupby("attribute")["best"].sum().max())
     regret_total = int(profile.groupby("attribute")["regretted"].sum().max())
     lines = []
-    for group, count_column, share_column, lift_column, total in (
-        ("Best customers", "best", "share_of_best", "best_lift", best_total),
-        ("Regretted customers", "regretted", "share_of_regretted", "regret_lift", regret_total),
+    for group, mine, theirs, count, total, other in (
+        ("Best customers", "share_of_best", "share_of_regretted", "best", best_total, "regretted"),
+        (
+            "Regretted customers",
+            "share_of_regretted",
+            "share_of_best",
+            "regretted",
+            regret_total,
+            "best",
+        ),
     ):
+        ratio = profile[mine] / profile[theirs].clip(lower=1e-9)
+        chosen = profile.assign(ratio=ratio)
+        chosen = chosen[(chosen[count] >= min_customers) & (chosen["ratio"] >= 1.3)]
         traits = []
         for attribute in ATTRIBUTES:
-            rows = profile[
-                (profile["attribute"] == attribute)
-                & (profile[count_column] >= min_customers)
-                & (profile[lift_column] >= 1.2)
-            ].nlargest(top, lift_column)
-            for row in rows.itertuples():
-                traits.append(
-                    f"{ATTRIBUTE_WORDS[attribute]} {row.value} ({getattr(row, share_column):.0%} "
-                    f"of them vs {row.share_of_customers:.0%} of all customers)"
-                )
+            rows = chosen[chosen["attribute"] == attribute].nlargest(top, "ratio")
+            traits += [
+                f"{ATTRIBUTE_WORDS[attribute]} {row.value} ({getattr(row, mine):.0%} of them vs "
+                f"{getattr(row, theirs):.0%} of {other} customers)"
+                for row in rows.itertuples()
+            ]
         if traits:
             lines.append(f"{group} ({total}) are more often: " + "; ".join(traits) + ".")
         else:
