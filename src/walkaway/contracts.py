@@ -24,6 +24,7 @@ from walkaway.errors import WalkawayError
 
 Kind = Literal["id", "category", "text", "number", "date", "bool", "outcome"]
 OUTCOMES = ("won", "lost", "open")
+MAX_CELL_CHARS = 10_000  # longer is a broken export (a whole file pasted in a cell), not data
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0"})
 
@@ -199,7 +200,7 @@ def _parse_column(
     return kept, pd.Series(False, index=values.index), ""
 
 
-def _schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
+def _schema(table: str, columns: list[str], unique: bool = True) -> pa.DataFrameSchema:
     """The pandera rules of a canonical table, for the columns it has."""
     specs = TABLE_COLUMNS[table]
     checks: dict[str, pa.Column] = {}
@@ -211,7 +212,7 @@ def _schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
         if spec.kind == "outcome":
             rules.append(pa.Check.isin(OUTCOMES, error=f"must be one of {', '.join(OUTCOMES)}"))
         checks[name] = pa.Column(nullable=spec.nullable, checks=rules)
-    return pa.DataFrameSchema(checks, unique=[TABLE_KEYS[table]])
+    return pa.DataFrameSchema(checks, unique=[TABLE_KEYS[table]] if unique else None)
 
 
 def check_table(
@@ -220,6 +221,7 @@ def check_table(
     file: str,
     source_names: dict[str, str] | None = None,
     date_format: str | None = None,
+    unique: bool = True,
 ) -> CheckedTable:
     """Parse a table of canonical columns (as text) into types and check the contract.
 
@@ -235,6 +237,8 @@ def check_table(
         Canonical name -> the export's own column name, for messages.
     date_format
         strptime format of the export's dates; ISO 8601 when None.
+    unique
+        Check that the table's key is unique (the batch job tracks repeats across chunks).
 
     Returns
     -------
@@ -264,6 +268,13 @@ def check_table(
         return CheckedTable(raw, [Problem(file, None, None, "no rows: the table is empty")])
 
     problems: list[Problem] = []
+    blank = raw.isna() | raw.astype("string").apply(lambda c: c.str.strip() == "").fillna(False)
+    problems += [Problem(file, int(row), None, "empty row") for row in raw.index[blank.all(axis=1)]]
+    for name in raw.columns:
+        lengths = raw[name].astype("string").str.len()
+        for row in raw.index[(lengths > MAX_CELL_CHARS).fillna(False).to_numpy(bool)]:
+            rule = f"value too long ({lengths[row]:,} characters; at most {MAX_CELL_CHARS:,})"
+            problems.append(Problem(file, int(row), names.get(name, name), rule, str(raw.at[row, name])))
     typed = pd.DataFrame(index=raw.index)
     for name in [c for c in raw.columns if c in specs]:
         parsed, bad, rule = _parse_column(raw[name], specs[name], date_format)
@@ -273,7 +284,7 @@ def check_table(
     typed = typed.loc[:, [c for c in specs if c in typed.columns]]
 
     try:
-        _schema(table, list(typed.columns)).validate(typed, lazy=True)
+        _schema(table, list(typed.columns), unique).validate(typed, lazy=True)
     except SchemaErrors as error:
         problems.extend(_problems_from_pandera(error.failure_cases, file, names))
     if table == "deals":
@@ -365,6 +376,7 @@ def _first_per_cell(problems: list[Problem]) -> list[Problem]:
 WIRE_COLUMNS: dict[str, ColumnSpec] = {
     **{k: v for k, v in DEAL_COLUMNS.items() if not v.label_only},
     **{k: v for k, v in ACCOUNT_COLUMNS.items() if k not in ("account_id", "account_name")},
+    "account_found": ColumnSpec("bool", meaning="the deal's account is in the accounts table"),
 }
 
 

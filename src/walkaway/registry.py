@@ -35,13 +35,13 @@ from walkaway.contracts import WIRE_COLUMNS, parse_canonical, to_wire
 from walkaway.errors import WalkawayError
 from walkaway.evaluation import probability_metrics
 from walkaway.model import WalkawayModel
+from walkaway.scoring import score_deals
 from walkaway.training import Holdout, TrainingResult
 
 MODEL_NAME = "walkaway"
 CHAMPION = "champion"
 HISTORY_TAG = "champion_history"
 DEFAULT_MODELS_DIR = Path("models")
-OUTPUT_IDS = ("deal_id", "account_id", "amount")
 
 
 class RegistryError(WalkawayError, RuntimeError):
@@ -91,10 +91,8 @@ class WalkawayPyfunc(mlflow.pyfunc.PythonModel):
 def score_canonical(model: WalkawayModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Score canonical deals given as plain text and numbers (the pyfunc's contract)."""
     deals = parse_canonical(frame.reset_index(drop=True))
-    as_of = deals["as_of"] if "as_of" in deals else pd.Timestamp.now().normalize()
-    scores = model.predict(deals.drop(columns=["as_of"], errors="ignore"), as_of=as_of)
-    ids = pd.DataFrame({c: deals.get(c, np.nan) for c in OUTPUT_IDS})
-    return pd.concat([ids, scores], axis=1)
+    as_of = deals.pop("as_of") if "as_of" in deals else pd.Timestamp.now().normalize()
+    return score_deals(model, deals, as_of)
 
 
 def _signature(output: pd.DataFrame) -> ModelSignature:

@@ -937,7 +937,8 @@ def _deals_frame(
 def write_synthetic_history(
     out_dir: Path, n_deals: int = 5000, seed: int = 7, chunk_size: int = 100_000
 ) -> SynthSummary:
-    """Write deals.csv, accounts.csv, products.csv and truth.parquet into out_dir (created if needed).
+    """Write deals.csv, pipeline.csv (its open deals), accounts.csv, products.csv and
+    truth.parquet into out_dir (created if needed).
 
     Parameters
     ----------
@@ -987,6 +988,7 @@ def write_synthetic_history(
     counts = {"open": 0, "won": 0, "lost": 0, "regret_visible": 0}
     with (
         open(out_dir / "deals.csv", "w", encoding="utf-8", newline="") as deals_file,
+        open(out_dir / "pipeline.csv", "w", encoding="utf-8", newline="") as pipeline_file,
         pq.ParquetWriter(out_dir / "truth.parquet", TRUTH_SCHEMA) as truth_writer,
     ):
         for first_block in range(0, n_blocks, blocks_per_chunk):
@@ -996,6 +998,8 @@ def write_synthetic_history(
             ids = _format_ids("OPP-", deals.deal_number, id_width)
             frame = _deals_frame(deals, ids, accounts, seller_names)
             frame.to_csv(deals_file, header=first_block == 0, **csv_options)
+            # The open pipeline as a scheduled CRM export would give it: open deals only.
+            frame[~deals.closed].to_csv(pipeline_file, header=first_block == 0, **csv_options)
             truth_writer.write_table(_truth_table(deals, ids))
             counts["open"] += int((~deals.closed).sum())
             counts["won"] += int(deals.won.sum())

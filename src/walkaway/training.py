@@ -161,9 +161,16 @@ def train_and_evaluate(
     attribution = None
     if truth is not None:
         attribution = _add_truth(truth, win, regret, sign_effects)
-    return TrainingResult(
+    result = TrainingResult(
         model, win, regret, sign_effects, attribution, history.fingerprint(), notes
     )
+    # The model carries its own evaluation, so any report made with it can show how it did.
+    model.evaluation_ = {
+        "metrics": result.metrics_table(),
+        "calibration": result.calibration_curves(),
+        "sign_importance": result.sign_importance(),
+    }
+    return result
 
 
 def _add_truth(
