@@ -51,7 +51,7 @@ def test_read_csv_as_text_indexed_by_spreadsheet_row(tmp_path: Path) -> None:
     path.write_text(" deal_id ,amount,note\nD1,0010,NA\nD2,,null\n\nD3,5,\n", encoding="utf-8")
     frame = read_table(path)
     assert list(frame.columns) == ["deal_id", "amount", "note"]
-    assert frame.index.tolist() == [2, 3, 4]  # the blank line is skipped
+    assert frame.index.tolist() == [2, 3, 5]  # the blank line 4 is dropped, D3 keeps its row
     assert frame["amount"].iloc[0] == "0010", "values stay text"
     assert frame["note"].iloc[:2].tolist() == ["NA", "null"], "only empty cells are missing"
     assert pd.isna(frame.loc[3, "amount"])

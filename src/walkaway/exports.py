@@ -7,9 +7,14 @@ row, the column and the rule: a user never sees a traceback for bad input.
 
 from __future__ import annotations
 
+import codecs
+import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from walkaway.contracts import CheckedTable, ContractError, Problem, check_table
 from walkaway.history import History
@@ -23,7 +28,18 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) or Parquet file as text columns.
 
     The index holds each record's row number as a spreadsheet shows it (header = row 1) for
-    CSV, and the record number from 1 for Parquet, so messages can point at it.
+    CSV, and the record number from 1 for Parquet, so messages can point at it. Blank lines
+    are not deals: they are dropped (the numbering still counts them).
+    """
+    frame = pd.concat(list(iter_table(path)))
+    return frame.dropna(how="all")
+
+
+def iter_table(path: Path, chunk_size: int | None = None) -> Iterator[pd.DataFrame]:
+    """Stream a CSV or Parquet file in chunks of ``chunk_size`` rows (whole when None).
+
+    Each chunk is indexed by source row number (see :func:`read_table`); CSV values are text,
+    and blank lines come through as empty rows, so that every line is accounted for.
     """
     name = path.name
     if not path.exists():
@@ -33,57 +49,86 @@ def read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise ContractError([Problem(name, None, None, "the file is empty")])
     if path.suffix.lower() in PARQUET_SUFFIXES:
-        return _read_parquet(path)
-    return _read_csv(path)
+        yield from _iter_parquet(path, chunk_size)
+    else:
+        yield from _iter_csv(path, chunk_size)
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
     try:
-        frame = pd.read_parquet(path)
-    except Exception as error:  # pyarrow raises several types for a broken file
+        parquet = pq.ParquetFile(path)
+        rows = parquet.metadata.num_rows
+        first = 1
+        for batch in parquet.iter_batches(batch_size=chunk_size or max(1, rows)):
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(first, first + len(frame))
+            first += len(frame)
+            yield frame
+        if rows == 0:
+            yield pd.DataFrame(columns=parquet.schema_arrow.names)
+    except (pa.ArrowException, OSError) as error:
         rule = f"not a readable Parquet file ({type(error).__name__})"
         raise ContractError([Problem(path.name, None, None, rule)]) from None
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    return frame
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _iter_csv(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
     compression = "gzip" if path.suffix.lower() == ".gz" else None
-    if compression is None and b"\x00" in path.open("rb").read(4096):
+    try:
+        with (gzip.open if compression else open)(path, "rb") as handle:
+            start = handle.read(1 << 20)
+    except (OSError, EOFError) as error:
+        rule = f"not a readable file ({type(error).__name__})"
+        raise ContractError([Problem(path.name, None, None, rule)]) from None
+    if b"\x00" in start[:4096]:
         rule = "not a CSV text file (binary content: an Excel or Parquet file saved as .csv?)"
         raise ContractError([Problem(path.name, None, None, rule)])
-    for encoding in ("utf-8-sig", "latin-1"):
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        encoding = "latin-1"  # Excel's exports on Windows: every byte is a character
+    try:
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            compression=compression,
+            encoding=encoding,
+            chunksize=chunk_size,
+        )
+        first = FIRST_DATA_ROW_CSV
+        for frame in [reader] if chunk_size is None else reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            frame.index = pd.RangeIndex(first, first + len(frame))
+            first += len(frame)
+            yield frame
+    except pd.errors.EmptyDataError:
+        raise ContractError([Problem(path.name, None, None, "the file is empty")]) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as error:
+        detail = str(error).strip().splitlines()[-1][:120]
+        rule = f"not a readable CSV file ({detail})"
+        raise ContractError([Problem(path.name, None, None, rule)]) from None
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows of a file, cheaply, for a progress bar: Parquet metadata, or CSV line breaks."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skip_blank_lines=True,
-                compression=compression,
-                encoding=encoding,
-            )
-            break
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.EmptyDataError:
-            raise ContractError([Problem(path.name, None, None, "the file is empty")]) from None
-        except (pd.errors.ParserError, OSError, EOFError) as error:
-            detail = str(error).strip().splitlines()[-1][:120]
-            rule = f"not a readable CSV file ({detail})"
-            raise ContractError([Problem(path.name, None, None, rule)]) from None
-    if frame.columns.size == 1 and len(frame) == 0 and "\ufffd" in frame.columns[0]:
-        raise ContractError([Problem(path.name, None, None, "not a CSV text file")])
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame.index = pd.RangeIndex(FIRST_DATA_ROW_CSV, len(frame) + FIRST_DATA_ROW_CSV)
-    return frame
+            return pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError):
+            return None
+    if path.suffix.lower() == ".gz":
+        return None
+    with path.open("rb") as handle:
+        breaks = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+    return max(0, breaks - 1)
 
 
 def header(path: Path) -> list[str]:
     """The column names of a file, read cheaply (for choosing a mapping)."""
     if path.suffix.lower() in PARQUET_SUFFIXES:
-        import pyarrow.parquet as pq
-
         return list(pq.read_schema(path).names)
     try:
         return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
