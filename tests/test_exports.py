@@ -55,7 +55,7 @@ def test_read_csv_as_text_indexed_by_spreadsheet_row(tmp_path: Path) -> None:
     assert frame["amount"].iloc[0] == "0010", "values stay text"
     assert frame["note"].iloc[:2].tolist() == ["NA", "null"], "only empty cells are missing"
     assert pd.isna(frame.loc[3, "amount"])
-    assert pd.isna(frame.loc[4, "note"])
+    assert pd.isna(frame.loc[5, "note"])
 
 
 def test_read_csv_with_bom_latin1_and_gzip(tmp_path: Path) -> None:
