@@ -9,6 +9,7 @@ DEALS ?= 5000
 SEED ?= 7
 SYNTH_DIR := data/raw/synthetic-crm
 SCORES := data/processed/scored-open-deals.csv
+REPORT := data/processed/pipeline-report.html
 STAMP := $(VENV)/.installed
 
 .PHONY: help install lock demo synth train score test lint format bench bench-quick notebooks mlflow-ui clean
@@ -34,8 +35,8 @@ lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
 demo: install ## Synthesise a CRM history, train, register and score its open deals
 	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)
 	$(BIN)/walkaway train --history $(SYNTH_DIR)
-	$(BIN)/walkaway score --deals $(SYNTH_DIR) --out $(SCORES)
-	@echo "Browse runs and the model registry: make mlflow-ui"
+	$(BIN)/walkaway score --deals $(SYNTH_DIR)/pipeline.csv --out $(SCORES) --report $(REPORT) --as-of 2025-12-31
+	@echo "Open the pipeline report: $(REPORT)   Browse runs and the model registry: make mlflow-ui"
 
 synth: install ## Write a synthetic CRM export to data/raw/synthetic-crm (DEALS=, SEED=)
 	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)
@@ -43,8 +44,8 @@ synth: install ## Write a synthetic CRM export to data/raw/synthetic-crm (DEALS=
 train: install ## Train on HISTORY (default: the synthetic export) and register the model
 	$(BIN)/walkaway train --history $(or $(HISTORY),$(SYNTH_DIR))
 
-score: install ## Score the open deals of DEALS_FILE (default: the synthetic export) with the champion
-	$(BIN)/walkaway score --deals $(or $(DEALS_FILE),$(SYNTH_DIR)) --out $(SCORES)
+score: install ## Score the open pipeline DEALS_FILE (default: the synthetic one) with the champion
+	$(BIN)/walkaway score --deals $(or $(DEALS_FILE),$(SYNTH_DIR)/pipeline.csv) --out $(SCORES) --report $(REPORT)
 
 test: install ## Run the test suite (unit, property, integration)
 	$(BIN)/python -m pytest

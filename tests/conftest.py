@@ -39,3 +39,15 @@ def trained(history: History, synthetic_dir: Path) -> TrainingResult:
     """Both heads trained and evaluated on the small history, with its truth."""
     truth = pd.read_parquet(synthetic_dir / "truth.parquet")
     return train_and_evaluate(history, truth=truth)
+
+
+@pytest.fixture(scope="session")
+def champion_models_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow store (SQLite, temporary) whose @champion was trained on the small history."""
+    from walkaway.jobs import train_job
+
+    models_dir = tmp_path_factory.mktemp("champion-models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        train_job(synthetic_dir, models_dir=models_dir)
+    return models_dir

@@ -6,15 +6,19 @@ line naming the problem and exit with status 1. Usage mistakes exit with status 
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from walkaway.batch import DEFAULT_CHUNK_SIZE
 from walkaway.errors import WalkawayError
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
@@ -140,16 +144,27 @@ def metrics_table(metrics: pd.DataFrame) -> Table:
 
 @app.command()
 def score(
-    deals: Annotated[Path, typer.Option(help="Export holding open deals (folder or deals file).")],
+    deals: Annotated[Path, typer.Option(help="Open-pipeline export: CSV or Parquet file.")],
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")],
+    accounts: Annotated[
+        Path | None, typer.Option(help="Accounts file (default: the mapping's, beside the deals).")
+    ] = None,
     mapping: MappingOption = None,
     model: Annotated[str, typer.Option(help="MLflow model URI.")] = "models:/walkaway@champion",
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a one-page HTML report of the pipeline.")
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(help="Rows read and scored at a time.", min=1)
+    ] = DEFAULT_CHUNK_SIZE,
     as_of: Annotated[
         str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default today.")
     ] = None,
     models_dir: ModelsOption = Path("models"),
 ) -> None:
-    """Score the open deals of an export: probabilities, sign effects, reasons, recommendation."""
+    """Score an open pipeline: probabilities, sign effects, reasons, recommendation. Rows that
+    cannot be scored go to <out>.rejects.csv with their reasons."""
+    from walkaway.exports import count_rows
     from walkaway.jobs import score_job
 
     moment = None
@@ -159,36 +174,59 @@ def score(
             raise typer.BadParameter(
                 f"{as_of!r} is not a date like 2025-12-31", param_hint="--as-of"
             )
-    run = score_job(deals, out, mapping, model, moment, models_dir)
-    scores = run.scores
-    console.print(
-        f"Scored {len(scores):,} open deals of {run.read:,} with {run.model_uri} "
-        f"(version {run.model_version}) in {run.seconds:.1f} s -> {run.out}"
+    progress = Progress(
+        TextColumn("Scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows {task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,  # quiet in logs and pipes
     )
-    console.print(recommendation_table(scores))
+    total = count_rows(deals) if deals.is_file() else None
+    with progress:
+        task = progress.add_task("score", total=total, rate="")
+        started = time.perf_counter()
+
+        def advance(rows: int) -> None:
+            done = progress.tasks[0].completed + rows
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=rows, rate=f"({rate:,.0f}/s)")
+
+        run = score_job(
+            deals, out, mapping, model, moment, models_dir, accounts, report, chunk_size, advance
+        )
+    batch = run.batch
+    console.print(
+        f"Read {batch.read:,} rows of {deals}: scored {batch.scored:,}, rejected "
+        f"{batch.rejected:,}, in {batch.seconds:.1f} s ({batch.read / max(batch.seconds, 1e-9):,.0f} "
+        f"rows/s) with {run.model_uri} (version {run.model_version})"
+    )
+    written = f"Scores: {run.out}   Rejects: {run.rejects}"
+    console.print(written + (f"   Report: {run.report}" if run.report else ""))
+    if batch.accounts_note:
+        console.print(f"[yellow]Note:[/yellow] {batch.accounts_note}")
+    console.print(recommendation_table(batch.digest.by_recommendation()))
 
 
-def recommendation_table(scores: pd.DataFrame) -> Table:
-    """Deals, pipeline value and mean scores by recommendation."""
+def recommendation_table(by_recommendation: pd.DataFrame) -> Table:
+    """Deals, pipeline value and mean scores by recommendation (from the pipeline digest)."""
     table = Table(title="Open pipeline by recommendation")
     for column in ("recommendation", "deals", "pipeline value", "mean p_win", "mean p_good"):
-        table.add_column(
-            column, justify="left" if column == "recommendation" else "right", no_wrap=True
-        )
+        justify = "left" if column == "recommendation" else "right"
+        table.add_column(column, justify=justify, no_wrap=True)
     for sign in SIGNS:
         table.add_column(f"{TITLES[sign]} (pts)", justify="right")
-    grouped = scores.groupby("recommendation")
-    for name in ("pursue", "compete", "keep_presence", "walk_away", "qualify"):
-        if name not in grouped.groups:
+    for name, row in by_recommendation.iterrows():
+        if row["deals"] == 0:
             continue
-        group = grouped.get_group(name)
         table.add_row(
-            name,
-            f"{len(group):,}",
-            f"{group['amount'].sum():,.0f}",
-            f"{group['p_win'].mean():.1%}",
-            f"{group['p_good'].mean():.1%}",
-            *[f"{group[f'effect_{s}'].mean():+.1f}" for s in SIGNS],
+            str(name),
+            f"{row['deals']:,}",
+            f"{row['value']:,.0f}",
+            f"{row['p_win']:.1%}",
+            f"{row['p_good']:.1%}",
+            *[f"{row[f'effect_{s}']:+.1f}" for s in SIGNS],
         )
     return table
 
@@ -239,7 +277,11 @@ def rollback(models_dir: ModelsOption = Path("models")) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return its exit status (0 success, 1 error, 2 usage)."""
     try:
-        app(args=argv, prog_name="walkaway", standalone_mode=False)
+        code = app(args=argv, prog_name="walkaway", standalone_mode=False)
+        if isinstance(code, int):  # typer turns Ctrl-C into exit code 130
+            if code == 130:
+                errors.print("walkaway: interrupted: no output was changed")
+            return code
     except WalkawayError as error:
         errors.print(f"walkaway: error: {error}", markup=False, highlight=False, soft_wrap=True)
         return 1
@@ -255,6 +297,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: partial files are removed."""
+    raise SystemExit(128 + signum)
+
+
 def run() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())

@@ -102,14 +102,16 @@ class Problem:
     rule: str
     value: str | None = None
 
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column '{self.column}'")
+    @property
+    def reason(self) -> str:
+        """The column, the rule and the value, without the file and row."""
+        column = f"column '{self.column}': " if self.column is not None else ""
         shown = "" if self.value is None else f": {_shorten(self.value)!r}"
-        return f"{', '.join(where)}: {self.rule}{shown}"
+        return f"{column}{self.rule}{shown}"
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}, row {self.row}"
+        return f"{where}, {self.reason}" if self.column is not None else f"{where}: {self.reason}"
 
 
 class ContractError(WalkawayError, ValueError):
@@ -176,6 +178,18 @@ def _parse_column(
 ) -> tuple[pd.Series, pd.Series, str]:
     """Parse one text column into its kind. Returns the values, a mask of unparseable cells
     and the rule those cells broke."""
+    none_bad = pd.Series(False, index=values.index)
+    # Parquet and typed frames arrive already typed: keep what is already right.
+    if spec.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize(None) if values.dt.tz is not None else values, none_bad, ""
+    if (
+        spec.kind == "number"
+        and pd.api.types.is_numeric_dtype(values)
+        and not pd.api.types.is_bool_dtype(values)
+    ):
+        return values.astype(float), none_bad, ""
+    if spec.kind == "bool" and pd.api.types.is_bool_dtype(values):
+        return values.astype(object), none_bad, ""
     blank = _blank(values)
     text = values.astype("string").str.strip()
     if spec.kind == "number":
@@ -274,7 +288,9 @@ def check_table(
         lengths = raw[name].astype("string").str.len()
         for row in raw.index[(lengths > MAX_CELL_CHARS).fillna(False).to_numpy(bool)]:
             rule = f"value too long ({lengths[row]:,} characters; at most {MAX_CELL_CHARS:,})"
-            problems.append(Problem(file, int(row), names.get(name, name), rule, str(raw.at[row, name])))
+            problems.append(
+                Problem(file, int(row), names.get(name, name), rule, str(raw.at[row, name]))
+            )
     typed = pd.DataFrame(index=raw.index)
     for name in [c for c in raw.columns if c in specs]:
         parsed, bad, rule = _parse_column(raw[name], specs[name], date_format)
@@ -400,13 +416,6 @@ def parse_canonical(frame: pd.DataFrame) -> pd.DataFrame:
         if spec is None:
             continue
         values = typed[name]
-        if spec.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
-            continue
-        if spec.kind == "number" and pd.api.types.is_numeric_dtype(values):
-            typed[name] = values.astype(float)
-            continue
-        if spec.kind == "bool" and pd.api.types.is_bool_dtype(values):
-            continue
         parsed, _, _ = _parse_column(values, spec, None)
         typed[name] = parsed
     return typed

@@ -144,8 +144,9 @@ def resolve_mapping(history: Path, mapping: str | Path | None) -> Mapping:
     folder = history if history.is_dir() else history.parent
     if (folder / "mapping.yaml").is_file():
         return load_mapping(folder / "mapping.yaml")
-    files = [history] if history.is_file() else sorted(p for p in folder.iterdir() if p.is_file())
-    return detect_mapping({p.name: header(p) for p in files})
+    if history.is_file():
+        return detect_mapping({}, deals_header=header(history))
+    return detect_mapping({p.name: header(p) for p in sorted(folder.iterdir()) if p.is_file()})
 
 
 def read_checked(path: Path, mapping: Mapping, table: str) -> CheckedTable:

@@ -6,8 +6,8 @@ Each job takes paths and options and returns what it did; printing is the CLI's 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +16,9 @@ import pandas as pd
 import yaml
 
 from walkaway import __version__
-from walkaway.contracts import ContractError, Problem, to_wire
+from walkaway.batch import DEFAULT_CHUNK_SIZE, BatchResult, rejects_path, score_file
+from walkaway.contracts import ContractError, Problem
+from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
 from walkaway.features.icp_fit import IcpFit, icp_in_words
 from walkaway.labels import label_deals
@@ -123,15 +125,17 @@ def train_job(
 class ScoringRun:
     """A finished scoring job."""
 
-    scores: pd.DataFrame
+    batch: BatchResult
     out: Path
+    rejects: Path
+    report: Path | None
     model_uri: str
+    model_name: str | None
     model_version: int | None
-    read: int
-    seconds: float
 
 
-SCORE_COLUMNS_FIRST = ("deal_id", "account_id", "amount", "p_win", "p_regret", "p_good")
+class EverythingRejected(WalkawayError):
+    """Not one row of the input could be scored."""
 
 
 def score_job(
@@ -141,45 +145,58 @@ def score_job(
     model_uri: str = "models:/walkaway@champion",
     as_of: pd.Timestamp | None = None,
     models_dir: Path = Path("models"),
+    accounts: Path | None = None,
+    report: Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ScoringRun:
-    """Score the open deals of an export with a registered model and write them as CSV.
+    """Score the open deals of an export with an MLflow model: output, rejects and report.
 
-    The output is written beside its target and renamed when complete, so a failed run
-    never leaves a partial file.
+    Raises
+    ------
+    RegistryError, ContractError
+        The model or the input cannot be used at all.
+    EverythingRejected
+        Every row was rejected (the rejects file says why; the previous output is kept).
     """
     from walkaway import registry
+    from walkaway.report import render_report, write_report
 
-    started = time.perf_counter()
     loaded = registry.load_model(model_uri, models_dir=models_dir)
-    history = load_history(deals, mapping)
-    frame = history.deal_frame()
-    open_deals = frame[frame["outcome"].eq("open")]
-    if open_deals.empty:
-        raise ContractError([Problem(Path(deals).name, None, None, "no open deals to score")])
-    moment = (as_of or pd.Timestamp.now()).normalize()
-    wire = to_wire(open_deals).assign(as_of=moment.strftime("%Y-%m-%d"))
-    scores = loaded.pyfunc.predict(wire.reset_index(drop=True))
-    scores["model_name"] = loaded.name or model_uri
-    scores["model_version"] = loaded.version
-    scores["scored_at"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    write_atomically(scores, out)
-    return ScoringRun(
-        scores, out, model_uri, loaded.version, len(frame), time.perf_counter() - started
+    batch = score_file(
+        Path(deals),
+        Path(out),
+        loaded.model,
+        model_name=loaded.name or model_uri,
+        model_version=loaded.version,
+        accounts=accounts,
+        mapping=mapping,
+        chunk_size=chunk_size,
+        as_of=as_of,
+        on_progress=on_progress,
     )
-
-
-def write_atomically(frame: pd.DataFrame, out: Path) -> None:
-    """Write CSV or Parquet (by extension) to a temporary file beside ``out``, then rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    try:
-        if out.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(partial, index=False)
-        else:
-            frame.to_csv(partial, index=False)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+    if batch.scored == 0:
+        raise EverythingRejected(
+            f"every one of the {batch.read:,} rows of {Path(deals).name} was rejected: "
+            f"see {rejects_path(Path(out))}"
+        )
+    if report is not None:
+        html = render_report(
+            batch.digest,
+            model_name=loaded.name,
+            model_version=loaded.version,
+            model_uri=model_uri,
+            evaluation=getattr(loaded.model, "evaluation_", None),
+            read=batch.read,
+            scored=batch.scored,
+            rejected=batch.rejected,
+            scored_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            source=str(deals),
+        )
+        write_report(Path(report), html)
+    return ScoringRun(
+        batch, Path(out), rejects_path(Path(out)), report, model_uri, loaded.name, loaded.version
+    )
 
 
 def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:

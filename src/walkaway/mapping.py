@@ -250,15 +250,18 @@ def shipped_mappings() -> dict[str, Path]:
     }
 
 
-def detect_mapping(columns_by_file: dict[str, list[str]]) -> Mapping:
+def detect_mapping(
+    columns_by_file: dict[str, list[str]], deals_header: list[str] | None = None
+) -> Mapping:
     """Pick the shipped mapping whose deals file and required columns an export has.
 
-    Falls back to the canonical identity mapping when no shipped mapping fits.
+    ``deals_header``, when given, is the header of a deals file named by the user (whatever
+    its file name). Falls back to the canonical identity mapping when no shipped mapping fits.
     """
     for path in sorted(shipped_mappings().values()):
         mapping = load_mapping(path)
         deals = mapping.tables["deals"]
-        header = columns_by_file.get(deals.file)
+        header = deals_header if deals_header is not None else columns_by_file.get(deals.file)
         if header is None:
             continue
         required = [e for c, e in deals.columns.items() if TABLE_COLUMNS["deals"][c].required]

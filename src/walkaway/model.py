@@ -16,6 +16,9 @@ categories seen in training; a value never seen is treated as missing and said s
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -136,6 +139,16 @@ class Head:
         if self.booster is None:
             return np.full(len(margin), self.base_rate)
         return self.calibrator(margin)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``timings[step]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
 
 
 def time_folds(dates: pd.Series, folds: int) -> np.ndarray:
@@ -339,58 +352,66 @@ class WalkawayModel:
             "regret_contrib": self.regret_head_.contributions(X),
         }
 
-    def predict(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    def predict(
+        self,
+        deals: pd.DataFrame,
+        as_of: pd.Timestamp | pd.Series | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> pd.DataFrame:
         """Scores, sign effects, reasons and recommendation for canonical deals.
 
         Returns one row per input row, same index, with ``p_win``, ``p_regret``, ``p_good``,
         ``effect_<group>`` (points of p_good), ``reasons_<group>``, ``recommendation`` and
-        ``recommendation_reason``.
+        ``recommendation_reason``. ``timings``, when given, accumulates the seconds of each
+        step (features, treeshap, effects, reasons, recommendation).
         """
-        parts = self.explain(deals, as_of)
-        raw, win_c, regret_c = parts["raw"], parts["win_contrib"], parts["regret_contrib"]
-        win_margin, regret_margin = win_c.sum(axis=1), regret_c.sum(axis=1)
-        p_win = self.win_head_.calibrate(win_margin)
-        p_regret = self.regret_head_.calibrate(regret_margin)
-
-        sign_effects = effects_on_p_good(
-            win_margin,
-            by_sign(win_c, self.groups_),
-            regret_margin,
-            by_sign(regret_c, self.groups_),
-            self.win_head_.calibrate,
-            self.regret_head_.calibrate,
-        )
-        feature_effects = pd.DataFrame(
-            effects_on_p_good(
+        timings = timings if timings is not None else {}
+        with _timed(timings, "features"):
+            raw = self.featurise(deals, as_of)
+            X = self._encode(raw)
+        with _timed(timings, "treeshap"):  # pred_contrib: exact TreeSHAP, all cores
+            win_c = self.win_head_.contributions(X)
+            regret_c = self.regret_head_.contributions(X)
+        with _timed(timings, "effects"):
+            win_margin, regret_margin = win_c.sum(axis=1), regret_c.sum(axis=1)
+            p_win = self.win_head_.calibrate(win_margin)
+            p_regret = self.regret_head_.calibrate(regret_margin)
+            calibrators = (self.win_head_.calibrate, self.regret_head_.calibrate)
+            sign_effects = effects_on_p_good(
                 win_margin,
-                win_c[:, :-1],
+                by_sign(win_c, self.groups_),
                 regret_margin,
-                regret_c[:, :-1],
-                self.win_head_.calibrate,
-                self.regret_head_.calibrate,
-            ),
-            columns=self.feature_names_,
-            index=deals.index,
-        )
-        notes = self._unseen_notes(raw)
+                by_sign(regret_c, self.groups_),
+                *calibrators,
+            )
+            feature_effects = pd.DataFrame(
+                effects_on_p_good(
+                    win_margin, win_c[:, :-1], regret_margin, regret_c[:, :-1], *calibrators
+                ),
+                columns=self.feature_names_,
+                index=deals.index,
+            )
         out = pd.DataFrame(index=deals.index)
         out["p_win"] = p_win
         out["p_regret"] = p_regret
         out["p_good"] = p_good(p_win, p_regret)
         for column, group in enumerate(GROUPS):
             out[f"effect_{group}"] = sign_effects[:, column]
-        for group in GROUPS:
-            out[f"reasons_{group}"] = reasons(feature_effects, raw, FEATURES, group, notes)
-        amount = pd.to_numeric(deals.get("amount"), errors="coerce")
-        amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
-        what, why = recommend(
-            self.policy_,
-            p_win,
-            p_regret,
-            amount,
-            pd.DataFrame(sign_effects[:, : len(SIGNS)], columns=list(SIGNS)),
-            self._evidence(raw),
-        )
+        with _timed(timings, "reasons"):
+            notes = self._unseen_notes(raw)
+            for group in GROUPS:
+                out[f"reasons_{group}"] = reasons(feature_effects, raw, FEATURES, group, notes)
+        with _timed(timings, "recommendation"):
+            amount = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else None
+            amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
+            what, why = recommend(
+                self.policy_,
+                p_win,
+                p_regret,
+                amount,
+                pd.DataFrame(sign_effects[:, : len(SIGNS)], columns=list(SIGNS)),
+                self._evidence(raw),
+            )
         out["recommendation"] = what
         out["recommendation_reason"] = why
         return out

@@ -26,22 +26,34 @@ SCORE_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def score_deals(model: WalkawayModel, deals: pd.DataFrame, as_of: pd.Timestamp | pd.Series) -> pd.DataFrame:
+def score_deals(
+    model: WalkawayModel,
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp | pd.Series,
+    timings: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Scores, sign effects, reasons and recommendation of typed canonical deals.
 
     ``deals`` may carry ``account_found`` (False where the deal's account is missing from the
     accounts table); such deals are scored, and their ICP reasons say the account is unknown.
-    Returns the columns of :data:`SCORE_COLUMNS`, one row per deal, same index.
+    Returns the columns of :data:`SCORE_COLUMNS`, one row per deal, same index. ``timings``,
+    when given, accumulates the seconds spent in each step of the model.
     """
-    scores = model.predict(deals, as_of=as_of)
-    out = pd.DataFrame({c: deals[c] if c in deals else np.nan for c in ID_COLUMNS}, index=deals.index)
+    scores = model.predict(deals, as_of=as_of, timings=timings)
+    out = pd.DataFrame({c: deals.get(c, np.nan) for c in ID_COLUMNS}, index=deals.index)
     out = pd.concat([out, scores], axis=1)
     if "account_found" in deals:
         missing = deals["account_found"].eq(False) & deals["account_id"].notna()
         if missing.any():
-            note = "account '" + deals.loc[missing, "account_id"].astype(str) + "' is not in the accounts file: firmographics unknown"
+            note = (
+                "account '"
+                + deals.loc[missing, "account_id"].astype(str)
+                + "' is not in the accounts file: firmographics unknown"
+            )
             reasons = out.loc[missing, "reasons_icp_fit"]
-            out.loc[missing, "reasons_icp_fit"] = np.where(reasons.eq(""), note, note + "; " + reasons)
+            out.loc[missing, "reasons_icp_fit"] = np.where(
+                reasons.eq(""), note, note + "; " + reasons
+            )
     return out[list(SCORE_COLUMNS)]
 
 

@@ -1,0 +1,279 @@
+"""The batch job: score an open-pipeline export, in chunks, losing nothing.
+
+Every input row comes out either scored (in the output file) or rejected (in
+``<out>.rejects.csv`` with its source row, deal id and reason). Rows are checked against the
+contract one by one; a deal id seen before, a closed deal and an empty line are rejects too.
+Both files are written beside their targets and renamed only when the job completes, so a
+crash or Ctrl-C leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from walkaway.contracts import Problem, check_table
+from walkaway.exports import PARQUET_SUFFIXES, iter_table, read_checked, resolve_mapping
+from walkaway.history import join_accounts
+from walkaway.mapping import Mapping, apply_mapping
+from walkaway.model import WalkawayModel
+from walkaway.report import PipelineDigest
+from walkaway.scoring import SCORE_COLUMNS, make_inert, score_deals
+
+DEFAULT_CHUNK_SIZE = 50_000
+REJECT_COLUMNS = ["row", "deal_id", "reason"]
+
+
+@dataclass
+class BatchResult:
+    """What a batch run read, scored and rejected, and where the time went."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    digest: PipelineDigest = field(default_factory=PipelineDigest.empty)
+    accounts_note: str = ""
+
+    @property
+    def accounted_for(self) -> bool:
+        return self.read == self.scored + self.rejected
+
+
+def rejects_path(out: Path) -> Path:
+    """Where the rejects of an output go: ``<out>.rejects.csv``."""
+    return out.with_name(out.name + ".rejects.csv")
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial-{os.getpid()}")
+
+
+def _remove_stale_partials(path: Path) -> None:
+    """Partial files of runs that were killed outright (no chance to clean up) are garbage."""
+    for stale in path.parent.glob(f".{path.name}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _TableWriter:
+    """Appends chunks to a temporary file beside the target: CSV (formulas made inert) or
+    Parquet, chosen by the target's extension; ``commit`` renames it into place."""
+
+    def __init__(self, target: Path, columns: list[str]):
+        self.target, self.columns = target, columns
+        self.partial = _partial(target)
+        self.parquet = target.suffix.lower() in PARQUET_SUFFIXES
+        self.writer: pq.ParquetWriter | None = None
+        self.started = False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(target)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame[self.columns]
+        if self.parquet:
+            table = pa.Table.from_pandas(frame, schema=self._schema(frame), preserve_index=False)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.partial, table.schema)
+            self.writer.write_table(table)
+        else:
+            make_inert(frame).to_csv(
+                self.partial,
+                mode="a" if self.started else "w",
+                header=not self.started,
+                index=False,
+            )
+        self.started = True
+
+    def _schema(self, frame: pd.DataFrame) -> pa.Schema:
+        fields = []
+        for name in self.columns:
+            if pd.api.types.is_float_dtype(frame[name]):
+                fields.append(pa.field(name, pa.float64()))
+            elif name == "model_version":
+                fields.append(pa.field(name, pa.int64()))
+            else:
+                fields.append(pa.field(name, pa.string()))
+        return pa.schema(fields)
+
+    def commit(self) -> None:
+        if not self.started:
+            self.write(pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns}))
+        if self.writer is not None:
+            self.writer.close()
+        self.partial.replace(self.target)
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def load_accounts(path: Path | None, mapping: Mapping) -> tuple[pd.DataFrame | None, str]:
+    """The accounts table (good rows only) and a note on what was left out."""
+    if path is None:
+        return None, "no accounts file: ICP firmographics are unknown for every deal"
+    checked = read_checked(path, mapping, "accounts")
+    note = ""
+    if checked.problems:
+        first = checked.problems[0]
+        note = f"{len(checked.rejected_rows)} account rows left out (first: {first})"
+    return checked.frame, note
+
+
+def score_file(
+    deals: Path,
+    out: Path,
+    model: WalkawayModel,
+    *,
+    model_name: str | None,
+    model_version: int | None,
+    accounts: Path | None = None,
+    mapping: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    as_of: pd.Timestamp | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Score every open deal of ``deals`` into ``out``; reject the rest with reasons.
+
+    Raises
+    ------
+    ContractError
+        When the file cannot be read or mapped at all (not for bad rows: they are rejects).
+    """
+    started = time.perf_counter()
+    deals = Path(deals)
+    chosen = resolve_mapping(deals, mapping)
+    if accounts is None and "accounts" in chosen.tables:
+        beside = deals.parent / chosen.tables["accounts"].file
+        accounts = beside if beside.is_file() and beside != deals else None
+    account_table, accounts_note = load_accounts(accounts, chosen)
+    as_of = (as_of or pd.Timestamp.now()).normalize()
+    scored_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
+
+    result = BatchResult(accounts_note=accounts_note)
+    output = _TableWriter(out, columns)
+    rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
+    first_row: dict[str, int] = {}
+    try:
+        clock = time.perf_counter()
+        for raw in iter_table(deals, chunk_size):
+            result.timings["reading"] += time.perf_counter() - clock
+            result.read += len(raw)
+
+            clock = time.perf_counter()
+            good, problems = _check_chunk(raw, chosen, deals.name, first_row)
+            result.timings["validating"] += time.perf_counter() - clock
+            if problems:
+                rejects.write(_reject_rows(raw, problems, chosen))
+                result.rejected += len({p.row for p in problems})
+
+            if len(good):
+                clock = time.perf_counter()
+                frame = join_accounts(good, account_table)
+                if account_table is not None:
+                    frame["account_found"] = good["account_id"].isin(account_table["account_id"])
+                result.timings["joining"] += time.perf_counter() - clock
+                scores = score_deals(model, frame, as_of, timings=result.timings)
+                scores["model_name"] = model_name
+                scores["model_version"] = model_version
+                scores["scored_at"] = scored_at
+                clock = time.perf_counter()
+                output.write(scores)
+                result.digest.add(scores)
+                result.timings["writing"] += time.perf_counter() - clock
+                result.scored += len(scores)
+            if on_progress is not None:
+                on_progress(len(raw))
+            clock = time.perf_counter()
+        clock = time.perf_counter()
+        rejects.commit()
+        if result.scored:
+            output.commit()  # an all-rejected run keeps the previous output
+        else:
+            output.discard()
+        result.timings["writing"] += time.perf_counter() - clock
+    except BaseException:
+        output.discard()
+        rejects.discard()
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _check_chunk(
+    raw: pd.DataFrame, mapping: Mapping, file: str, first_row: dict[str, int]
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Typed open deals of one chunk, and the problems of the rows left out."""
+    canonical = apply_mapping(raw, mapping, "deals", file)
+    names = mapping.source_names("deals")
+    checked = check_table(canonical, "deals", file, names, mapping.date_format, unique=False)
+    good, problems = checked.frame, list(checked.problems)
+
+    closed = good["outcome"].isin(["won", "lost"])
+    outcome_column = names.get("outcome", "outcome")
+    problems += [
+        Problem(
+            file,
+            int(row),
+            outcome_column,
+            f"already closed ({outcome}): only open deals are scored",
+        )
+        for row, outcome in good.loc[closed, "outcome"].items()
+    ]
+    good = good[~closed]
+
+    repeated = []
+    for row, deal_id in good["deal_id"].items():
+        if deal_id in first_row:
+            repeated.append(row)
+            problems.append(
+                Problem(
+                    file,
+                    int(row),
+                    names.get("deal_id", "deal_id"),
+                    f"duplicate deal_id (first at row {first_row[deal_id]})",
+                    deal_id,
+                )
+            )
+        else:
+            first_row[deal_id] = int(row)
+    return good.drop(index=repeated), problems
+
+
+def _reject_rows(raw: pd.DataFrame, problems: list[Problem], mapping: Mapping) -> pd.DataFrame:
+    """One line per rejected row: its source row, its deal id as written, and every reason."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for problem in problems:
+        reasons[int(problem.row)].append(problem.reason)
+    id_column = mapping.tables["deals"].columns.get("deal_id", "deal_id")
+    rows = sorted(reasons)
+    ids = raw[id_column].reindex(rows) if id_column in raw else pd.Series(index=rows, dtype=object)
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "deal_id": [None if pd.isna(v) else str(v)[:200] for v in ids],
+            "reason": ["; ".join(dict.fromkeys(reasons[r])) for r in rows],
+        }
+    )

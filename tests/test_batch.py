@@ -1,0 +1,283 @@
+"""The batch job: every row scored or rejected with its reason, atomic output, idempotent runs,
+CSV and Parquet, formula-safe CSV, unseen values and missing accounts scored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from walkaway.cli import main
+
+AS_OF = "2025-12-31"
+
+
+@pytest.fixture(autouse=True)
+def default_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def pipeline(synthetic_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(synthetic_dir / "pipeline.csv", dtype=str, keep_default_na=False)
+
+
+def score(deals: Path, out: Path, models_dir: Path, *extra: str) -> int:
+    return main(
+        [
+            "score",
+            "--deals",
+            str(deals),
+            "--out",
+            str(out),
+            "--models-dir",
+            str(models_dir),
+            "--as-of",
+            AS_OF,
+            *extra,
+        ]
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path, blank_line_after: int | None = None) -> Path:
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if blank_line_after is not None:
+        lines = text.split("\n")
+        lines.insert(blank_line_after + 1, "")
+        text = "\n".join(lines)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_row_is_scored_or_rejected_with_its_reason(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    good = pipeline(synthetic_dir)
+    bad = good.head(7).copy()
+    bad.loc[bad.index[0], "Opportunity ID"] = ""  # missing id
+    bad.loc[bad.index[1], "Amount"] = "-500"  # negative amount
+    bad.loc[bad.index[2], "Created Date"] = "31/02/2025"  # no such day
+    bad.loc[bad.index[3], "Stage"] = "Maybe Later"  # unknown outcome
+    bad.loc[bad.index[4], "Opportunity ID"] = good.loc[
+        good.index[10], "Opportunity ID"
+    ]  # duplicate
+    bad.loc[bad.index[5], "Required Capabilities"] = "x" * 100_000  # a 100 KB string
+    bad.loc[bad.index[6], "Stage"] = "Closed Won"  # not open
+    bad.loc[bad.index[6], "Close Date"] = "01/12/2025"
+    bad["Opportunity ID"] = bad["Opportunity ID"].where(
+        bad.index == bad.index[4], bad["Opportunity ID"] + "-bad"
+    )
+    bad.loc[bad.index[0], "Opportunity ID"] = ""
+    mixed = pd.concat([good, bad], ignore_index=True)
+    deals = write_csv(mixed, tmp_path / "pipeline.csv", blank_line_after=3)  # and an empty line
+    out = tmp_path / "scored.csv"
+
+    assert (
+        score(
+            deals,
+            out,
+            champion_models_dir,
+            "--accounts",
+            str(synthetic_dir / "accounts.csv"),
+            "--chunk-size",
+            "97",
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    scored = pd.read_csv(out, dtype={"deal_id": str})
+    rejects = pd.read_csv(tmp_path / "scored.csv.rejects.csv", dtype=str)
+    read = len(mixed) + 1  # the blank line is a row of the file too
+    assert len(scored) + len(rejects) == read
+    assert f"Read {read:,} rows" in printed and f"rejected {len(rejects):,}" in printed
+
+    reasons = dict(zip(rejects["row"].astype(int), rejects["reason"], strict=True))
+    first_bad = len(good) + 2 + 1  # header row 1, blank line inside the good rows
+    expected = {
+        5: "empty row",
+        first_bad: "column 'Opportunity ID': is empty but required",
+        first_bad + 1: "column 'Amount': must be >= 0",
+        first_bad + 2: "column 'Created Date': unparseable date (expected %d/%m/%Y)",
+        first_bad + 3: "column 'Stage': must be one of won, lost, open",
+        first_bad + 4: "column 'Opportunity ID': duplicate deal_id (first at row 13)",
+        first_bad + 5: "column 'Required Capabilities': value too long (100,000 characters",
+        first_bad + 6: "column 'Stage': already closed (won): only open deals are scored",
+    }
+    for row, reason in expected.items():
+        assert reason in reasons[row], (row, reasons.get(row))
+    assert len(rejects) == len(expected)
+    assert scored["deal_id"].is_unique
+    assert scored[["p_win", "p_regret", "p_good"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (scored["model_name"] == "walkaway").all() and (scored["model_version"] == 1).all()
+
+
+def test_two_runs_give_identical_scores(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
+) -> None:
+    deals = synthetic_dir / "pipeline.csv"
+    assert score(deals, tmp_path / "a.csv", champion_models_dir, "--chunk-size", "50") == 0
+    assert score(deals, tmp_path / "b.csv", champion_models_dir, "--chunk-size", "1000") == 0
+    first = pd.read_csv(tmp_path / "a.csv").drop(columns="scored_at")
+    second = pd.read_csv(tmp_path / "b.csv").drop(columns="scored_at")
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_parquet_in_and_out(synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path) -> None:
+    frame = pipeline(synthetic_dir)
+    deals = tmp_path / "pipeline.parquet"
+    frame.to_parquet(deals, index=False)
+    assert (
+        score(
+            deals,
+            tmp_path / "scored.parquet",
+            champion_models_dir,
+            "--accounts",
+            str(synthetic_dir / "accounts.csv"),
+        )
+        == 0
+    )
+    from_parquet = pd.read_parquet(tmp_path / "scored.parquet")
+    assert score(synthetic_dir / "pipeline.csv", tmp_path / "scored.csv", champion_models_dir) == 0
+    from_csv = pd.read_csv(tmp_path / "scored.csv")
+    assert len(from_parquet) == len(frame)
+    pd.testing.assert_series_equal(from_parquet["p_good"], from_csv["p_good"])
+
+
+def test_unseen_values_and_missing_accounts_are_scored_with_the_gap_stated(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
+) -> None:
+    frame = pipeline(synthetic_dir).head(20).copy()
+    frame.loc[frame.index[0], "Product"] = "Quantum Suite"
+    frame.loc[frame.index[1], "Lead Source"] = "Carrier Pigeon"
+    frame.loc[frame.index[2], "Account ID"] = "ACC-NOT-THERE"
+    deals = write_csv(frame, tmp_path / "pipeline.csv")
+    out = tmp_path / "scored.csv"
+    assert (
+        score(deals, out, champion_models_dir, "--accounts", str(synthetic_dir / "accounts.csv"))
+        == 0
+    )
+    scored = pd.read_csv(out).set_index("deal_id")
+    ids = frame["Opportunity ID"].tolist()
+    assert len(scored) == 20
+    assert "'quantum suite' is not in the catalogue" in scored.loc[ids[0], "reasons_need_fit"]
+    assert "new lead source 'carrier pigeon'" in scored.loc[ids[1], "reasons_deal_context"]
+    assert (
+        "account 'ACC-NOT-THERE' is not in the accounts file"
+        in scored.loc[ids[2], "reasons_icp_fit"]
+    )
+
+
+def test_formula_like_text_is_inert_in_csv(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
+) -> None:
+    frame = pipeline(synthetic_dir).head(5).copy()
+    frame.loc[frame.index[0], "Opportunity ID"] = '=HYPERLINK("http://evil","x")'
+    frame.loc[frame.index[1], "Opportunity ID"] = "+1234"
+    frame.loc[frame.index[2], "Account ID"] = "@SUM(A1)"
+    deals = write_csv(frame, tmp_path / "pipeline.csv")
+    out = tmp_path / "scored.csv"
+    assert score(deals, out, champion_models_dir) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'+1234" in text and "'@SUM(A1)" in text
+    for line in text.splitlines()[1:]:
+        assert not line.startswith(("=", "+", "-", "@"))
+
+
+def test_all_rows_rejected_exits_non_zero_and_keeps_the_previous_output(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "scored.csv"
+    out.write_text("previous output\n", encoding="utf-8")
+    frame = pipeline(synthetic_dir).head(3).assign(Amount="-1")
+    deals = write_csv(frame, tmp_path / "pipeline.csv")
+    assert score(deals, out, champion_models_dir) == 1
+    err = capsys.readouterr().err.strip()
+    assert "every one of the 3 rows of pipeline.csv was rejected" in err and "\n" not in err
+    assert out.read_text(encoding="utf-8") == "previous output\n"
+    assert len(pd.read_csv(tmp_path / "scored.csv.rejects.csv")) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "models:/walkaway@nobody"], "model not found: models:/walkaway@nobody"),
+        (["--deals-override", "missing.csv"], "file not found"),
+        (["--deals-override", "binary.csv"], "not a CSV text file"),
+    ],
+)
+def test_configuration_errors_exit_non_zero_in_one_line(
+    synthetic_dir: Path,
+    champion_models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    args: list[str],
+    message: str,
+) -> None:
+    (tmp_path / "binary.csv").write_bytes(b"PK\x03\x04\x00\x00binary")
+    deals = synthetic_dir / "pipeline.csv"
+    if args[0] == "--deals-override":
+        deals, args = tmp_path / args[1], []
+    assert score(deals, tmp_path / "scored.csv", champion_models_dir, *args) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "scored.csv").exists()
+
+
+def big_pipeline(synthetic_dir: Path, tmp_path: Path, copies: int = 60) -> Path:
+    frame = pipeline(synthetic_dir)
+    repeated = pd.concat(
+        [
+            frame.assign(**{"Opportunity ID": frame["Opportunity ID"] + f"-{k}"})
+            for k in range(copies)
+        ]
+    )
+    return write_csv(repeated, tmp_path / "big.csv")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
+def test_a_job_killed_mid_run_leaves_no_output_and_the_previous_one_intact(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path, how: signal.Signals
+) -> None:
+    deals = big_pipeline(synthetic_dir, tmp_path)
+    out = tmp_path / "scored.csv"
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text("deal_id\nfrom-an-earlier-run\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    for target, keep in ((out, None), (earlier, earlier.read_bytes())):
+        command = [
+            sys.executable,
+            "-m",
+            "walkaway",
+            "score",
+            "--deals",
+            str(deals),
+            "--out",
+            str(target),
+            "--models-dir",
+            str(champion_models_dir),
+            "--chunk-size",
+            "200",
+            "--as-of",
+            AS_OF,
+        ]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(f".{target.name}.partial-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmp_path.glob(f".{target.name}.partial-*")), "the job never started writing"
+        process.send_signal(how)
+        process.wait(timeout=60)
+        assert process.returncode != 0
+        if keep is None:
+            assert not target.exists()
+        else:
+            assert target.read_bytes() == keep
+        if how != signal.SIGKILL:  # given the chance, the job cleans up after itself
+            assert not list(tmp_path.glob(f".{target.name}.partial-*"))
