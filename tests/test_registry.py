@@ -135,3 +135,19 @@ def test_a_worse_model_stays_a_challenger(
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(registry.RegistryError, match="model not found: models:/walkaway@champion"):
         registry.load_model(models_dir=tmp_path)
+
+
+def test_artifacts_stay_under_the_models_dir(first_run: TrainingRun, models_dir: Path) -> None:
+    client = registry.connect(models_dir)
+    run = client.get_run(first_run.registered.run_id)
+    assert run.info.artifact_uri.startswith((models_dir / "artifacts").resolve().as_uri())
+    assert any((models_dir / "artifacts").rglob("MLmodel"))
+
+
+def test_tracking_uri_override_is_respected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = f"sqlite:///{tmp_path / 'team.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    assert registry.tracking_uri(tmp_path / "ignored") == server
+    registry.connect(tmp_path / "ignored")
+    assert registry.tracking_uri(tmp_path / "ignored") == server
+    assert not (tmp_path / "ignored").exists()

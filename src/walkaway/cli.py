@@ -204,6 +204,8 @@ def score(
     )
     written = f"Scores: {run.out}   Rejects: {run.rejects}"
     console.print(written + (f"   Report: {run.report}" if run.report else ""))
+    spent = sorted(batch.timings.items(), key=lambda item: -item[1])
+    console.print("Time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent))
     if batch.accounts_note:
         console.print(f"[yellow]Note:[/yellow] {batch.accounts_note}")
     console.print(recommendation_table(batch.digest.by_recommendation()))
@@ -222,7 +224,7 @@ def recommendation_table(by_recommendation: pd.DataFrame) -> Table:
             continue
         table.add_row(
             str(name),
-            f"{row['deals']:,}",
+            f"{int(row['deals']):,}",
             f"{row['value']:,.0f}",
             f"{row['p_win']:.1%}",
             f"{row['p_good']:.1%}",

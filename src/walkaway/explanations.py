@@ -43,8 +43,11 @@ def by_sign(contributions: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Per-deal contributions summed by group: (deals x features+1) -> (deals x groups).
 
     The last column of ``contributions`` (the bias) is left out: it is the same for every deal.
+    Each row is summed on its own (not a matrix product, whose blocking depends on how many
+    rows come at once), so a deal's figures do not depend on the batch it is scored in.
     """
-    return contributions[:, :-1] @ groups
+    members = [np.flatnonzero(groups[:, g]) for g in range(groups.shape[1])]
+    return np.stack([contributions[:, m].sum(axis=1) for m in members], axis=1)
 
 
 def p_good(p_win: np.ndarray, p_regret: np.ndarray) -> np.ndarray:
@@ -105,25 +108,48 @@ def reasons(
     if not names:
         return pd.Series("", index=feature_effects.index)
     effects = feature_effects[names].to_numpy()
-    values = feature_values[names]
-    noted = notes[names] if notes is not None else None
-    texts = []
-    for row in range(len(effects)):
-        order = np.argsort(effects[row])
-        costs = [i for i in order if effects[row, i] <= -MIN_REASON_POINTS][:REASONS_PER_SIGN]
-        chosen = costs or [i for i in order[::-1] if effects[row, i] >= MIN_REASON_POINTS][:2]
-        parts = []
-        for i in chosen:
-            note = noted.iat[row, i] if noted is not None else None
-            words = (
-                note if isinstance(note, str) else features[names[i]].describe(values.iat[row, i])
-            )
-            parts.append(f"{words} ({effects[row, i]:+.0f} pts)")
-        if noted is not None:
-            parts += [
-                noted.iat[row, i]
-                for i in range(len(names))
-                if isinstance(noted.iat[row, i], str) and i not in chosen
-            ]
-        texts.append("; ".join(parts))
-    return pd.Series(texts, index=feature_effects.index)
+    rows = np.arange(len(effects))
+    costliest = np.argsort(effects, axis=1, kind="stable")  # most negative first
+    helpful = costliest[:, ::-1]
+    costs_any = effects[rows, costliest[:, 0]] <= -MIN_REASON_POINTS
+    # Slot j holds the j-th costliest feature (if it costs enough), or, for deals that nothing
+    # costs, the j-th most helpful one (two at most).
+    parts = []
+    for slot in range(min(REASONS_PER_SIGN, len(names))):
+        chosen = np.where(costs_any, costliest[:, slot], helpful[:, slot])
+        effect = effects[rows, chosen]
+        shown = np.where(costs_any, effect <= -MIN_REASON_POINTS, (effect >= MIN_REASON_POINTS) & (slot < 2))
+        text = np.full(len(effects), "", dtype=object)
+        for column, name in enumerate(names):
+            here = shown & (chosen == column)
+            if here.any():
+                words = _words(features[name], feature_values[name].to_numpy()[here])
+                if notes is not None:
+                    noted = notes[name].to_numpy()[here]
+                    words = np.where(pd.notna(noted), noted, words)
+                text[here] = words + np.array([f" ({e:+.0f} pts)" for e in effect[here]], dtype=object)
+        parts.append((text, shown, chosen))
+    if notes is not None:  # notes are always said, even when their feature is not a top reason
+        for column, name in enumerate(names):
+            noted = notes[name].to_numpy()
+            extra = pd.notna(noted)
+            for _, shown, chosen in parts:
+                extra &= ~(shown & (chosen == column))
+            if extra.any():
+                text = np.full(len(effects), "", dtype=object)
+                text[extra] = noted[extra]
+                parts.append((text, extra, np.full(len(effects), column)))
+    joined = ["; ".join(t for t in texts if t) for texts in zip(*(p[0] for p in parts), strict=True)]
+    return pd.Series(joined, index=feature_effects.index, dtype=object)
+
+
+def _words(feature: Feature, values: np.ndarray) -> np.ndarray:
+    """Each value in words, saying each distinct value once (values repeat a lot)."""
+    said: dict[object, str] = {}
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        key = "nan" if not isinstance(value, str) and pd.isna(value) else value
+        if key not in said:
+            said[key] = feature.describe(value)
+        out[i] = said[key]
+    return out

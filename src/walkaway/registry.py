@@ -63,8 +63,13 @@ def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
     if "MLFLOW_TRACKING_URI" not in os.environ:
         models_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(models_dir)
+    users_choice = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow exports the URI it is given as MLFLOW_TRACKING_URI; put back the user's own choice
+    # so that the next call (another models_dir) does not mistake ours for theirs.
+    if users_choice is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
     return mlflow.MlflowClient(uri, uri)
 
 
