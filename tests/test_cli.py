@@ -58,7 +58,7 @@ def test_score_writes_every_open_deal_with_reasons(
         [
             "score",
             "--deals",
-            str(workspace / "export"),
+            str(workspace / "export" / "pipeline.csv"),
             "--out",
             str(out_file),
             "--models-dir",
@@ -103,7 +103,7 @@ def test_icp_prints_the_profile_in_words(workspace: Path, capsys: pytest.Capture
             [
                 "score",
                 "--deals",
-                "{ws}/export",
+                "{ws}/export/pipeline.csv",
                 "--out",
                 "{ws}/x.csv",
                 "--model",
@@ -160,7 +160,7 @@ def test_policy_thresholds_set_by_hand_reach_the_model(
     args = ["train", "--history", str(workspace / "export"), "--models-dir", str(models)]
     assert main([*args, "--policy", str(policy)]) == 0
     out_file = tmp_path / "scored.csv"
-    score = ["score", "--deals", str(workspace / "export"), "--out", str(out_file)]
+    score = ["score", "--deals", str(workspace / "export" / "pipeline.csv"), "--out", str(out_file)]
     assert main([*score, "--models-dir", str(models)]) == 0
     assert "pursue" not in set(pd.read_csv(out_file)["recommendation"])  # nobody reaches 99%
 

@@ -144,7 +144,9 @@ def test_artifacts_stay_under_the_models_dir(first_run: TrainingRun, models_dir:
     assert any((models_dir / "artifacts").rglob("MLmodel"))
 
 
-def test_tracking_uri_override_is_respected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_tracking_uri_override_is_respected(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     server = f"sqlite:///{tmp_path / 'team.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     assert registry.tracking_uri(tmp_path / "ignored") == server

@@ -118,7 +118,9 @@ def reasons(
     for slot in range(min(REASONS_PER_SIGN, len(names))):
         chosen = np.where(costs_any, costliest[:, slot], helpful[:, slot])
         effect = effects[rows, chosen]
-        shown = np.where(costs_any, effect <= -MIN_REASON_POINTS, (effect >= MIN_REASON_POINTS) & (slot < 2))
+        shown = np.where(
+            costs_any, effect <= -MIN_REASON_POINTS, (effect >= MIN_REASON_POINTS) & (slot < 2)
+        )
         text = np.full(len(effects), "", dtype=object)
         for column, name in enumerate(names):
             here = shown & (chosen == column)
@@ -127,7 +129,9 @@ def reasons(
                 if notes is not None:
                     noted = notes[name].to_numpy()[here]
                     words = np.where(pd.notna(noted), noted, words)
-                text[here] = words + np.array([f" ({e:+.0f} pts)" for e in effect[here]], dtype=object)
+                text[here] = words + np.array(
+                    [f" ({e:+.0f} pts)" for e in effect[here]], dtype=object
+                )
         parts.append((text, shown, chosen))
     if notes is not None:  # notes are always said, even when their feature is not a top reason
         for column, name in enumerate(names):
@@ -139,7 +143,9 @@ def reasons(
                 text = np.full(len(effects), "", dtype=object)
                 text[extra] = noted[extra]
                 parts.append((text, extra, np.full(len(effects), column)))
-    joined = ["; ".join(t for t in texts if t) for texts in zip(*(p[0] for p in parts), strict=True)]
+    joined = [
+        "; ".join(t for t in texts if t) for texts in zip(*(p[0] for p in parts), strict=True)
+    ]
     return pd.Series(joined, index=feature_effects.index, dtype=object)
 
 
