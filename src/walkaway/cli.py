@@ -200,12 +200,15 @@ def score(
     console.print(
         f"Read {batch.read:,} rows of {deals}: scored {batch.scored:,}, rejected "
         f"{batch.rejected:,}, in {batch.seconds:.1f} s ({batch.read / max(batch.seconds, 1e-9):,.0f} "
-        f"rows/s) with {run.model_uri} (version {run.model_version})"
+        f"rows/s) with {run.model_uri} (version {run.model_version})",
+        soft_wrap=True,
     )
     written = f"Scores: {run.out}   Rejects: {run.rejects}"
     console.print(written + (f"   Report: {run.report}" if run.report else ""))
     spent = sorted(batch.timings.items(), key=lambda item: -item[1])
-    console.print("Time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent))
+    console.print(
+        "Time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent), soft_wrap=True
+    )
     if batch.accounts_note:
         console.print(f"[yellow]Note:[/yellow] {batch.accounts_note}")
     console.print(recommendation_table(batch.digest.by_recommendation()))
