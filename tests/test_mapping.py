@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from walkaway import synth
 from walkaway.contracts import DEAL_COLUMNS, ContractError
 from walkaway.mapping import (
     apply_mapping,
@@ -18,32 +19,7 @@ from walkaway.mapping import (
     shipped_mappings,
 )
 
-SYNTHETIC_DEALS_HEADER = [
-    "Opportunity ID",
-    "Account ID",
-    "Created Date",
-    "Close Date",
-    "Stage",
-    "Amount",
-    "Sales Region",
-    "Opportunity Owner",
-    "Product",
-    "Lead Source",
-    "Type",
-    "Incumbent Vendor",
-    "Incumbent Tenure (years)",
-    "Competitors",
-    "Formal Tender",
-    "Response Window (days)",
-    "Decision Maker Access",
-    "Required Capabilities",
-    "Must-Have Capabilities",
-    "Customisation Required",
-    "Needs Defined",
-    "Churn Date",
-    "Regret Flag",
-    "Gross Margin %",
-]
+SYNTHETIC_DEALS_HEADER = list(synth.DEAL_COLUMNS)
 
 
 def deals_doc(**extra: Any) -> dict[str, Any]:
