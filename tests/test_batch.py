@@ -281,3 +281,37 @@ def test_a_job_killed_mid_run_leaves_no_output_and_the_previous_one_intact(
             assert target.read_bytes() == keep
         if how != signal.SIGKILL:  # given the chance, the job cleans up after itself
             assert not list(tmp_path.glob(f".{target.name}.partial-*"))
+
+
+def test_a_mappings_extra_columns_are_features_of_their_sign(
+    synthetic_dir: Path, tmp_path: Path
+) -> None:
+    """An export column the canonical contract does not know, declared in the mapping with a
+    sign, is learned from, explained in that sign, and scored by the registered pyfunc."""
+    import yaml
+
+    from walkaway.jobs import train_job
+    from walkaway.mapping import shipped_mappings
+
+    export = tmp_path / "export"
+    export.mkdir()
+    for name in ("accounts.csv", "products.csv"):
+        (export / name).write_bytes((synthetic_dir / name).read_bytes())
+    for name in ("deals.csv", "pipeline.csv"):
+        frame = pd.read_csv(synthetic_dir / name, dtype=str, keep_default_na=False)
+        # a rival's price position: "undercut" when the incumbent has been there long
+        tenure = pd.to_numeric(frame["Incumbent Tenure (years)"], errors="coerce").fillna(0)
+        frame["Rival Pricing"] = (tenure >= 6).map({True: "Undercut", False: "Par"})
+        frame.to_csv(export / name, index=False)
+    document = yaml.safe_load(shipped_mappings()["synthetic-crm"].read_text(encoding="utf-8"))
+    document["tables"]["deals"]["features"] = {"Rival Pricing": "glass_walls"}
+    (export / "mapping.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    run = train_job(export, models_dir=tmp_path / "models")
+    model = run.result.model
+    assert "x_rival_pricing" in model.feature_names_
+    assert model.feature_catalogue["x_rival_pricing"].sign == "glass_walls"
+    out = tmp_path / "scored.csv"
+    assert score(export / "pipeline.csv", out, tmp_path / "models") == 0
+    scored = pd.read_csv(out)
+    assert scored["reasons_glass_walls"].str.contains("Rival Pricing: undercut").any()

@@ -363,3 +363,20 @@ def test_cli_reports_a_malformed_mapping_in_one_line(
     message = capsys.readouterr().err.strip()
     assert message.startswith("walkaway: error: bad.yaml: ")
     assert "\n" not in message
+
+
+def test_extra_feature_columns_need_a_known_sign_and_must_not_leak() -> None:
+    document = {
+        "post_outcome": ["Close Value"],
+        "tables": {
+            "deals": {"columns": {"deal_id": "Id"}, "features": {"Competitor Type": "glass_walls"}}
+        },
+    }
+    mapping = parse_mapping(document)
+    assert mapping.extra_features() == {"x_competitor_type": ("glass_walls", "Competitor Type")}
+    document["tables"]["deals"]["features"] = {"Competitor Type": "walls"}
+    with pytest.raises(ContractError, match="unknown sign 'walls'"):
+        parse_mapping(document)
+    document["tables"]["deals"]["features"] = {"Close Value": "deal_context"}
+    with pytest.raises(ContractError, match="'Close Value' is declared post_outcome .* would leak"):
+        parse_mapping(document)

@@ -137,6 +137,19 @@ class CheckedTable:
         return sorted({p.row for p in self.problems if p.row is not None})
 
 
+EXTRA_PREFIX = "x_"
+
+
+def extra_column(export_name: str) -> str:
+    """The canonical name of an extra feature column declared in a mapping.
+
+    >>> extra_column("Competitor Type"), extra_column("Revenue (2y, USD)")
+    ('x_competitor_type', 'x_revenue_2y_usd')
+    """
+    slug = "_".join("".join(c if c.isalnum() else " " for c in export_name.lower()).split())
+    return EXTRA_PREFIX + slug
+
+
 def _shorten(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."
 
@@ -292,15 +305,19 @@ def check_table(
                 Problem(file, int(row), names.get(name, name), rule, str(raw.at[row, name]))
             )
     typed = pd.DataFrame(index=raw.index)
-    for name in [c for c in raw.columns if c in specs]:
+    for name in [c for c in raw.columns if c in specs or c.startswith(EXTRA_PREFIX)]:
+        if name.startswith(EXTRA_PREFIX):  # a mapping's extra feature: kept as written
+            typed[name] = raw[name].astype(object).where(~_blank(raw[name]), np.nan)
+            continue
         parsed, bad, rule = _parse_column(raw[name], specs[name], date_format)
         typed[name] = parsed
         for row, value in raw.loc[bad, name].items():
             problems.append(Problem(file, int(row), names.get(name, name), rule, str(value)))
-    typed = typed.loc[:, [c for c in specs if c in typed.columns]]
+    extras = [c for c in typed.columns if c.startswith(EXTRA_PREFIX)]
+    typed = typed.loc[:, [c for c in specs if c in typed.columns] + extras]
 
     try:
-        _schema(table, list(typed.columns), unique).validate(typed, lazy=True)
+        _schema(table, [c for c in typed.columns if c in specs], unique).validate(typed, lazy=True)
     except SchemaErrors as error:
         problems.extend(_problems_from_pandera(error.failure_cases, file, names))
     if table == "deals":
@@ -424,10 +441,16 @@ def parse_canonical(frame: pd.DataFrame) -> pd.DataFrame:
 def to_wire(frame: pd.DataFrame) -> pd.DataFrame:
     """Canonical deal columns in the plain types the MLflow pyfunc takes: text, and floats for
     numbers (dates as ISO text, yes/no as 'true'/'false')."""
-    columns = [c for c in frame.columns if c in WIRE_COLUMNS or c == "as_of"]
+    columns = [
+        c for c in frame.columns if c in WIRE_COLUMNS or c == "as_of" or c.startswith(EXTRA_PREFIX)
+    ]
     wire = pd.DataFrame(index=frame.index)
     for name in columns:
-        kind = WIRE_COLUMNS[name].kind if name in WIRE_COLUMNS else "date"
+        kind = (
+            WIRE_COLUMNS[name].kind
+            if name in WIRE_COLUMNS
+            else ("date" if name == "as_of" else "text")
+        )
         values = frame[name]
         if kind == "number":
             wire[name] = pd.to_numeric(values, errors="coerce").astype(float)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from walkaway.contracts import ACCOUNT_COLUMNS
+from walkaway.contracts import ACCOUNT_COLUMNS, EXTRA_PREFIX
 from walkaway.mapping import Mapping
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
@@ -79,7 +79,10 @@ def join_accounts(deals: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.Data
     """
     if accounts is None:
         return deals.copy()
-    columns = ["account_id"] + [c for c in ACCOUNT_FEATURE_COLUMNS if c in accounts.columns]
+    extras = [c for c in accounts.columns if c.startswith(EXTRA_PREFIX)]
+    columns = (
+        ["account_id"] + [c for c in ACCOUNT_FEATURE_COLUMNS if c in accounts.columns] + extras
+    )
     firmographics = accounts[columns].drop_duplicates("account_id").set_index("account_id")
     firmographics = firmographics.drop(columns=[c for c in firmographics if c in deals.columns])
     return deals.join(firmographics, on="account_id")

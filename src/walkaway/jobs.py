@@ -93,6 +93,7 @@ def train_job(
         calibration=calibration,
         horizon_days=checked.mapping.regret_horizon_days,
         policy_overrides=overrides,
+        extra_features=checked.mapping.extra_features() or None,
     )
     result = train_and_evaluate(checked, truth=truth, model=model)
     figures = {

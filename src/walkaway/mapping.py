@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem
+from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_column
+from walkaway.signs import GROUPS
 
 DEFAULT_FILES = {"deals": "deals", "accounts": "accounts", "products": "products"}
 
@@ -45,6 +46,7 @@ class TableMapping:
     file: str
     columns: dict[str, str]  # canonical -> export column
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    features: dict[str, str] = field(default_factory=dict)  # extra export column -> its sign
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,20 @@ class Mapping:
 
     def source_names(self, table: str) -> dict[str, str]:
         """Canonical column -> export column of one table, for messages."""
-        return dict(self.tables[table].columns) if table in self.tables else {}
+        if table not in self.tables:
+            return {}
+        names = dict(self.tables[table].columns)
+        names.update({extra_column(e): e for e in self.tables[table].features})
+        return names
+
+    def extra_features(self) -> dict[str, tuple[str, str]]:
+        """Extra feature columns (canonical name -> (sign, export name)) of deals and accounts."""
+        return {
+            extra_column(export): (sign, export)
+            for table in ("deals", "accounts")
+            if table in self.tables
+            for export, sign in self.tables[table].features.items()
+        }
 
 
 def canonical_mapping() -> Mapping:
@@ -148,6 +163,12 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         raise fail("post_outcome must list export column names")
     post_outcome = tuple(post_outcome)
     for table_name, table in tables.items():
+        for export in table.features:
+            if export in post_outcome:
+                raise fail(
+                    f"'{export}' is declared post_outcome (known only after the deal closed) "
+                    f"but listed in tables.{table_name}.features: it would leak the outcome"
+                )
         for canonical, export in table.columns.items():
             if export in post_outcome and not TABLE_COLUMNS[table_name][canonical].label_only:
                 raise fail(
@@ -198,8 +219,22 @@ def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -
         canonical: {str(k).strip().lower(): str(v) for k, v in value_map.items()}
         for canonical, value_map in values.items()
     }
+    features = spec.get("features") or {}
+    if not isinstance(features, dict):
+        raise fail(f"tables.{table}.features must map export columns to a sign")
+    if features and table == "products":
+        raise fail(
+            "tables.products.features: product columns reach the model through the catalogue"
+        )
+    for column, sign in features.items():
+        if sign not in GROUPS:
+            raise fail(
+                f"tables.{table}.features.{column}: unknown sign {sign!r} (known: {', '.join(GROUPS)})"
+            )
     file = spec.get("file") or f"{DEFAULT_FILES[table]}.csv"
-    return TableMapping(file=str(file), columns=dict(columns), values=normalised)
+    return TableMapping(
+        file=str(file), columns=dict(columns), values=normalised, features=dict(features)
+    )
 
 
 def _valid_date_format(fmt: object) -> bool:
@@ -232,6 +267,10 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
     for name, export in table_mapping.columns.items():
         if export in raw.columns:
             canonical[name] = raw[export]
+    for export, _ in table_mapping.features.items():
+        if export not in raw.columns:
+            raise ContractError([Problem(file, None, None, f"missing feature column '{export}'")])
+        canonical[extra_column(export)] = raw[export]
     for name, value_map in table_mapping.values.items():
         if name in canonical:
             key = canonical[name].astype("string").str.strip().str.lower()

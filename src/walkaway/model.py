@@ -34,7 +34,7 @@ from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_go
 from walkaway.features import FEATURES, build_features
 from walkaway.labels import DEFAULT_HORIZON_DAYS
 from walkaway.recommendation import Policy, recommend
-from walkaway.signs import GROUPS, SIGNS, TITLES
+from walkaway.signs import GROUPS, SIGNS, TITLES, Feature
 
 MIN_WON = 40
 MIN_LOST = 40
@@ -201,6 +201,8 @@ class WalkawayModel:
         Thresholds of :class:`~walkaway.recommendation.Policy` set by hand.
     horizon_days
         Regret horizon the labels were made with (recorded with the model).
+    extra_features
+        A mapping's extra columns: canonical name -> (sign, export name).
     """
 
     def __init__(
@@ -211,6 +213,7 @@ class WalkawayModel:
         lgbm_params: dict[str, object] | None = None,
         policy_overrides: dict[str, float] | None = None,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
+        extra_features: dict[str, tuple[str, str]] | None = None,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -218,6 +221,7 @@ class WalkawayModel:
         self.lgbm_params = lgbm_params
         self.policy_overrides = policy_overrides
         self.horizon_days = horizon_days
+        self.extra_features = extra_features
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
@@ -244,7 +248,7 @@ class WalkawayModel:
                 f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}"
             )
 
-        self.features_ = build_features(self.catalogue).fit(closed)
+        self.features_ = build_features(self.catalogue, self.extra_features).fit(closed)
         raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
         self.feature_names_ = list(raw.columns)
         self.categories_ = {
@@ -255,7 +259,7 @@ class WalkawayModel:
         X = self._encode(raw)
         # Features the export never fills carry no evidence: leave them out of "thin evidence".
         self.available_features_ = [n for n in self.feature_names_ if raw[n].notna().any()]
-        self.groups_ = group_matrix(self.feature_names_, FEATURES)
+        self.groups_ = group_matrix(self.feature_names_, self.feature_catalogue)
 
         y_win = closed["won"].to_numpy()
         check_leakage(X, y_win, "win")
@@ -321,6 +325,12 @@ class WalkawayModel:
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
         calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
         return Head(name, float(y.mean()), booster, calibrator, rows=len(y))
+
+    @property
+    def feature_catalogue(self) -> dict[str, Feature]:
+        """Every feature's sign and words: the built-in ones and the mapping's extras."""
+        extras = self.features_.named_transformers.get("extra")
+        return {**FEATURES, **(extras.catalogue() if extras is not None else {})}
 
     # ------------------------------------------------------------------ features
     def _encode(self, raw: pd.DataFrame) -> pd.DataFrame:
@@ -400,7 +410,9 @@ class WalkawayModel:
         with _timed(timings, "reasons"):
             notes = self._unseen_notes(raw)
             for group in GROUPS:
-                out[f"reasons_{group}"] = reasons(feature_effects, raw, FEATURES, group, notes)
+                out[f"reasons_{group}"] = reasons(
+                    feature_effects, raw, self.feature_catalogue, group, notes
+                )
         with _timed(timings, "recommendation"):
             amount = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else None
             amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
@@ -423,7 +435,7 @@ class WalkawayModel:
             values = raw[name]
             unseen = values.notna() & ~values.isin(categories)
             if unseen.any():
-                label = FEATURES[name].label
+                label = self.feature_catalogue[name].label
                 notes.loc[unseen, name] = [
                     f"new {label} '{v}' (not seen in training)" for v in values[unseen]
                 ]
@@ -440,7 +452,8 @@ class WalkawayModel:
 
     def _evidence(self, raw: pd.DataFrame) -> np.ndarray:
         """Share of the available sign inputs (not deal context) known for each deal."""
-        names = [n for n in self.available_features_ if FEATURES[n].sign in SIGNS]
+        catalogue = self.feature_catalogue
+        names = [n for n in self.available_features_ if catalogue[n].sign in SIGNS]
         if not names:
             return np.ones(len(raw))
         return raw[names].notna().mean(axis=1).to_numpy()

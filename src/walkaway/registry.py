@@ -99,7 +99,7 @@ def score_canonical(model: WalkawayModel, frame: pd.DataFrame) -> pd.DataFrame:
     return score_deals(model, deals, as_of)
 
 
-def _signature(output: pd.DataFrame) -> ModelSignature:
+def _signature(output: pd.DataFrame, model: WalkawayModel) -> ModelSignature:
     """Plain text and numbers in (no categories: MLflow's schema check rejects them)."""
     required = {"deal_id", "created_date"}
     inputs = [
@@ -107,6 +107,9 @@ def _signature(output: pd.DataFrame) -> ModelSignature:
         for name, spec in WIRE_COLUMNS.items()
     ]
     inputs.append(ColSpec("string", "as_of", required=False))
+    extras = model.features_.named_transformers.get("extra")
+    for name, numeric in (extras.numeric_ if extras is not None else {}).items():
+        inputs.append(ColSpec("double" if numeric else "string", name, required=False))
     outputs = [
         ColSpec("double" if pd.api.types.is_numeric_dtype(output[c]) else "string", c)
         for c in output.columns
@@ -172,7 +175,7 @@ def log_training_run(
                     name="model",
                     python_model=WalkawayPyfunc(),
                     artifacts={"walkaway_model": str(path)},
-                    signature=_signature(output),
+                    signature=_signature(output, result.model),
                     input_example=example,
                     pip_requirements=_requirements(),
                     registered_model_name=model_name,

@@ -123,7 +123,9 @@ def train_and_evaluate(
     train.loc[train.index.isin(regret_holdout.index), "regret_label"] = np.nan
 
     model = model or WalkawayModel(
-        catalogue=history.catalogue(), horizon_days=history.mapping.regret_horizon_days
+        catalogue=history.catalogue(),
+        horizon_days=history.mapping.regret_horizon_days,
+        extra_features=history.mapping.extra_features() or None,
     )
     model.fit(train)
     notes = [model.regret_head_.note] if model.regret_head_.note else []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sklearn.pipeline import FeatureUnion
 
-from walkaway.features import deal_context, glass_walls, icp_fit, need_fit
+from walkaway.features import deal_context, extra, glass_walls, icp_fit, need_fit
 from walkaway.signs import Feature
 
 FEATURES: dict[str, Feature] = {
@@ -21,7 +21,10 @@ FEATURES: dict[str, Feature] = {
 }
 
 
-def build_features(catalogue: dict[str, str] | None = None) -> FeatureUnion:
+def build_features(
+    catalogue: dict[str, str] | None = None,
+    extra_features: dict[str, tuple[str, str]] | None = None,
+) -> FeatureUnion:
     """The feature pipeline: every row needs an ``as_of`` date; fitting needs labelled deals.
 
     Examples
@@ -35,6 +38,7 @@ def build_features(catalogue: dict[str, str] | None = None) -> FeatureUnion:
             ("icp_fit", icp_fit.IcpFit()),
             ("need_fit", need_fit.NeedFit(catalogue)),
             ("deal_context", deal_context.DealContext()),
+            *([("extra", extra.ExtraFeatures(extra_features))] if extra_features else []),
         ],
         verbose_feature_names_out=False,
     )
