@@ -77,7 +77,7 @@ def run_train(history: Path, tmp_path: Path) -> int:
 
 # name, how to write deals.csv, expected spreadsheet row (None: file-level), column, fragments
 CLI_CASES = [
-    ("missing_column", "missing:amount", None, "amount", ["missing required column 'amount'"]),
+    ("missing_column", "missing:outcome", None, "outcome", ["missing required column 'outcome'"]),
     ("wrong_type", ("cell", 3, "amount", "abc"), 3, "amount", ["not a number", "'abc'"]),
     (
         "negative_amount",

@@ -228,7 +228,9 @@ def _check_chunk(
     """Typed open deals of one chunk, and the problems of the rows left out."""
     canonical = apply_mapping(raw, mapping, "deals", file)
     names = mapping.source_names("deals")
-    checked = check_table(canonical, "deals", file, names, mapping.date_format, unique=False)
+    checked = check_table(
+        canonical, "deals", file, names, mapping.date_format, unique=False, dated=mapping.dated
+    )
     good, problems = checked.frame, list(checked.problems)
 
     closed = good["outcome"].isin(["won", "lost"])

@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -20,6 +20,9 @@ from rich.table import Table
 
 from walkaway.batch import DEFAULT_CHUNK_SIZE
 from walkaway.errors import WalkawayError
+
+if TYPE_CHECKING:
+    from walkaway.quality import QualityReport
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
 app = typer.Typer(
@@ -258,6 +261,85 @@ def icp(history: HistoryOption, mapping: MappingOption = None) -> None:
                 f"{row.regret_lift:.2f}",
             )
         console.print(table)
+
+
+@app.command()
+def validate(history: HistoryOption, mapping: MappingOption = None) -> None:
+    """Check an export against the data contract and summarise its quality, without training."""
+    from walkaway.quality import assess_export
+
+    with console.status("Validating: reading the export and checking every row..."):
+        report = assess_export(history, mapping)
+    print_quality_report(report)
+    if report.problems:
+        raise typer.Exit(1)  # training would refuse this export
+
+
+NUMERIC_HEADERS = {
+    "value",
+    "missing",
+    "share",
+    "values",
+    "auc",
+    "filled_auc",
+    "problems",
+    "first_row",
+}
+
+
+def print_quality_report(report: QualityReport, shown_problems: int = 10) -> None:
+    """The quality report of an export: its tables, its first problems, then its notes."""
+    from rich.markup import escape
+
+    from walkaway.quality import quality_tables
+
+    for title, frame in quality_tables(report):
+        table = Table(title=title)
+        for column in frame.columns:
+            justify = "right" if column in NUMERIC_HEADERS else "left"
+            table.add_column(str(column).replace("_", " "), justify=justify)
+        for row in frame.itertuples(index=False):
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)
+    for problem in report.problems[:shown_problems]:
+        console.print(f"[red]Problem:[/red] {escape(str(problem))}", soft_wrap=True)
+    if len(report.problems) > shown_problems:
+        console.print(f"... and {len(report.problems) - shown_problems:,} more problems")
+    for note in report.notes:
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}", soft_wrap=True)
+
+
+mapping_app = typer.Typer(help="Draft and check export mappings.", no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("init")
+def mapping_init(
+    export: Annotated[Path, typer.Argument(help="The deals file (CSV, .csv.gz, Parquet).")],
+    accounts: Annotated[Path | None, typer.Option(help="Accounts file.")] = None,
+    products: Annotated[Path | None, typer.Option(help="Product catalogue file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="YAML to write (default: print).")] = None,
+    sample_rows: Annotated[int, typer.Option(help="Rows of each file to read.", min=1)] = 20_000,
+) -> None:
+    """Draft a mapping from an export's columns and values, for you to review."""
+    from walkaway.mapping_draft import draft_mapping
+
+    if out is not None and out.exists():
+        raise WalkawayError(f"{out} exists: a mapping may hold your edits; choose another --out")
+    draft = draft_mapping(export, accounts=accounts, products=products, sample_rows=sample_rows)
+    if out is None:
+        sys.stdout.write(draft.to_yaml())  # the YAML alone on stdout: `> mapping.yaml` works
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        partial.write_text(draft.to_yaml(), encoding="utf-8")
+        partial.replace(out)
+    report = errors if out is None else console  # findings never mix into piped YAML
+    for finding in draft.findings:
+        report.print(finding, markup=False, highlight=False, soft_wrap=True)
+    todo = sum(finding.startswith("TODO") for finding in draft.findings)
+    where = f"Wrote {out}: " if out is not None else ""
+    report.print(f"{where}{todo} TODO to settle before `walkaway train --mapping`.", markup=False)
 
 
 @app.command()

@@ -43,10 +43,10 @@ class ColumnSpec:
 
 DEAL_COLUMNS: dict[str, ColumnSpec] = {
     "deal_id": ColumnSpec("id", required=True, nullable=False, meaning="unique deal id"),
-    "account_id": ColumnSpec("id", required=True, meaning="account the deal is with"),
-    "created_date": ColumnSpec("date", required=True, nullable=False, meaning="deal created"),
+    "account_id": ColumnSpec("id", meaning="account the deal is with"),
+    "created_date": ColumnSpec("date", required=True, meaning="deal created (closed deals)"),
     "closed_date": ColumnSpec("date", required=True, meaning="deal closed (closed deals)"),
-    "amount": ColumnSpec("number", required=True, minimum=0, meaning="deal value"),
+    "amount": ColumnSpec("number", minimum=0, meaning="deal value (else its product's list price)"),
     "outcome": ColumnSpec("outcome", required=True, nullable=False, meaning="won, lost or open"),
     "stage": ColumnSpec("category", meaning="pipeline stage (not a feature: final for closed)"),
     "region": ColumnSpec("category", meaning="sales region"),
@@ -249,6 +249,7 @@ def check_table(
     source_names: dict[str, str] | None = None,
     date_format: str | None = None,
     unique: bool = True,
+    dated: bool = True,
 ) -> CheckedTable:
     """Parse a table of canonical columns (as text) into types and check the contract.
 
@@ -266,6 +267,9 @@ def check_table(
         strptime format of the export's dates; ISO 8601 when None.
     unique
         Check that the table's key is unique (the batch job tracks repeats across chunks).
+    dated
+        False for an export without dates (its mapping says ``dates: none``): then the date
+        columns are not required.
 
     Returns
     -------
@@ -285,7 +289,10 @@ def check_table(
     """
     specs = TABLE_COLUMNS[table]
     names = source_names or {}
-    missing = [c for c, s in specs.items() if s.required and c not in raw.columns]
+    undated = set() if dated else {"created_date", "closed_date"}
+    missing = [
+        c for c, s in specs.items() if s.required and c not in raw.columns and c not in undated
+    ]
     if missing:
         shown = ", ".join(f"'{names.get(c, c)}'" for c in missing)
         return CheckedTable(
@@ -354,10 +361,21 @@ def _closed_date_problems(typed: pd.DataFrame, file: str, names: dict[str, str])
     column = names.get("closed_date", "closed_date")
     closed = typed["outcome"].isin(["won", "lost"])
     undated = closed & typed["closed_date"].isna()
+    unborn = closed & typed["created_date"].isna()
     backwards = typed["closed_date"] < typed["created_date"]
     problems = [
         Problem(file, int(row), column, "a won or lost deal needs a close date", None)
         for row in typed.index[undated]
+    ]
+    problems += [
+        Problem(
+            file,
+            int(row),
+            names.get("created_date", "created_date"),
+            "a won or lost deal needs a creation date",
+            None,
+        )
+        for row in typed.index[unborn]
     ]
     problems += [
         Problem(file, int(row), column, "closed before it was created", str(day.date()))
@@ -459,6 +477,6 @@ def to_wire(frame: pd.DataFrame) -> pd.DataFrame:
         elif kind == "bool":
             wire[name] = values.map({True: "true", False: "false"}).astype(object)
         else:
-            wire[name] = values.astype(object)
+            wire[name] = values.astype(object).map(str).astype(object)
         wire[name] = wire[name].where(values.notna(), None if kind != "number" else np.nan)
     return wire

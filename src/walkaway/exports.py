@@ -12,6 +12,7 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -149,12 +150,58 @@ def resolve_mapping(history: Path, mapping: str | Path | None) -> Mapping:
     return detect_mapping({p.name: header(p) for p in sorted(folder.iterdir()) if p.is_file()})
 
 
-def read_checked(path: Path, mapping: Mapping, table: str) -> CheckedTable:
-    """Read one table of an export, map it and check it against the contract."""
+def drop_repeats(raw: pd.DataFrame, key: str, file: str) -> tuple[pd.DataFrame, list[str]]:
+    """Drop rows repeated exactly (keeping the first), and every row of an id repeated with
+    different values (which one is right cannot be known); say what was dropped.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"id": ["a", "a", "b", "b", "c"], "v": [1, 1, 2, 3, 4]})
+    >>> kept, notes = drop_repeats(raw, "id", "deals.csv")
+    >>> kept["id"].tolist()
+    ['a', 'c']
+    >>> notes[1]
+    "deals.csv: 2 rows share a deal id with different values and were left out (e.g. id 'b' at rows 2, 3)"
+    """
+    if key not in raw.columns:
+        return raw, []
+    notes = []
+    exact = raw.duplicated(keep="first")
+    if exact.any():
+        notes.append(
+            f"{file}: {int(exact.sum())} rows repeat an earlier row exactly and were dropped"
+        )
+    kept = raw[~exact]
+    conflicting = kept[key].notna() & kept.duplicated(subset=[key], keep=False)
+    if conflicting.any():
+        first = kept.loc[conflicting, key].iloc[0]
+        rows = ", ".join(map(str, kept.index[kept[key] == first][:3]))
+        notes.append(
+            f"{file}: {int(conflicting.sum())} rows share a deal id with different values and "
+            f"were left out (e.g. id '{first}' at rows {rows})"
+        )
+    return kept[~conflicting], notes
+
+
+def read_checked(
+    path: Path, mapping: Mapping, table: str, notes: list[str] | None = None
+) -> CheckedTable:
+    """Read one table of an export, map it and check it against the contract. For deals of a
+    mapping with ``duplicates: drop``, repeated rows are dropped first and ``notes`` says so."""
     raw = read_table(path)
+    if table == "deals" and mapping.drop_duplicates:
+        id_column = mapping.tables["deals"].columns.get("deal_id", "deal_id")
+        raw, dropped = drop_repeats(raw, id_column, path.name)
+        if notes is not None:
+            notes.extend(dropped)
     canonical = apply_mapping(raw, mapping, table, path.name)
     return check_table(
-        canonical, table, path.name, mapping.source_names(table), mapping.date_format
+        canonical,
+        table,
+        path.name,
+        mapping.source_names(table),
+        mapping.date_format,
+        dated=mapping.dated,
     )
 
 
@@ -172,18 +219,26 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
     chosen = resolve_mapping(history, mapping)
     folder = history if history.is_dir() else history.parent
     tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
     for table, table_mapping in chosen.tables.items():
         path = history if (table == "deals" and history.is_file()) else folder / table_mapping.file
         if table != "deals" and not path.exists():
             continue  # accounts and products are optional
-        checked = read_checked(path, chosen, table)
+        checked = read_checked(path, chosen, table, notes)
         if checked.problems:
             raise ContractError(checked.problems)
         tables[table] = checked.frame
+    deals = tables["deals"]
+    for column in ("created_date", "closed_date"):  # an export without dates: all unknown
+        if column not in deals:
+            deals[column] = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[ns]")
+    if "account_id" not in deals:  # an export without accounts
+        deals["account_id"] = pd.Series(np.nan, index=deals.index, dtype=object)
     return History(
-        deals=tables["deals"],
+        deals=deals,
         accounts=tables.get("accounts"),
         products=tables.get("products"),
         mapping=chosen,
         source=str(history),
+        notes=notes,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -25,15 +25,18 @@ class History:
     products: pd.DataFrame | None
     mapping: Mapping
     source: str
+    notes: list[str] = field(default_factory=list)  # what reading the export dropped, and why
 
     @property
     def export_date(self) -> pd.Timestamp:
         """The day the export was taken: the latest date it mentions (labels are as of it)."""
-        dates = [self.deals["created_date"].max()]
-        for column in ("closed_date", "churn_date"):
-            if column in self.deals:
-                dates.append(self.deals[column].max())
-        return max(d for d in dates if pd.notna(d)).normalize()
+        dates = [
+            self.deals[column].max()
+            for column in ("created_date", "closed_date", "churn_date")
+            if column in self.deals
+        ]
+        known = [d for d in dates if pd.notna(d)]
+        return max(known).normalize() if known else pd.NaT
 
     def deal_frame(self) -> pd.DataFrame:
         """Deals with their account's firmographics joined on ``account_id`` (left join)."""
@@ -46,6 +49,13 @@ class History:
         table = self.products.dropna(subset=["product"])
         return dict(zip(table["product"], table["capabilities"].fillna(""), strict=True))
 
+    def list_prices(self) -> dict[str, float]:
+        """Product -> list price, from the products table (empty without one)."""
+        if self.products is None or "list_price" not in self.products:
+            return {}
+        table = self.products.dropna(subset=["product", "list_price"])
+        return dict(zip(table["product"], table["list_price"].astype(float), strict=True))
+
     def fingerprint(self) -> dict[str, object]:
         """What identifies this data in a training run: a content hash, size, dates, classes."""
         digest = hashlib.sha256()
@@ -56,13 +66,17 @@ class History:
         return {
             "data_sha256": digest.hexdigest()[:16],
             "data_rows": len(self.deals),
-            "data_first_created": str(self.deals["created_date"].min().date()),
-            "data_export_date": str(self.export_date.date()),
+            "data_first_created": _day(self.deals["created_date"].min()),
+            "data_export_date": _day(self.export_date),
             "data_won": int(outcomes.get("won", 0)),
             "data_lost": int(outcomes.get("lost", 0)),
             "data_open": int(outcomes.get("open", 0)),
             "data_accounts": 0 if self.accounts is None else len(self.accounts),
         }
+
+
+def _day(moment: pd.Timestamp) -> str:
+    return "no dates" if pd.isna(moment) else str(moment.date())
 
 
 def join_accounts(deals: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:

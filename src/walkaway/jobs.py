@@ -94,6 +94,7 @@ def train_job(
         horizon_days=checked.mapping.regret_horizon_days,
         policy_overrides=overrides,
         extra_features=checked.mapping.extra_features() or None,
+        list_prices=checked.list_prices() or None,
     )
     result = train_and_evaluate(checked, truth=truth, model=model)
     figures = {

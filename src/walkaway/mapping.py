@@ -59,6 +59,8 @@ class Mapping:
     post_outcome: tuple[str, ...] = ()
     regret_horizon_days: int = 365
     source: str = "<built-in>"
+    dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
+    drop_duplicates: bool = False  # True: repeated deal rows are dropped and reported, not errors
 
     def source_names(self, table: str) -> dict[str, str]:
         """Canonical column -> export column of one table, for messages."""
@@ -137,12 +139,22 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         "name",
         "description",
         "date_format",
+        "dates",
+        "duplicates",
         "post_outcome",
         "regret",
         "tables",
     }
     if unknown:
         raise fail(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    duplicates = document.get("duplicates", "reject")
+    if duplicates not in ("reject", "drop"):
+        raise fail(
+            f"duplicates must be 'reject' (stop) or 'drop' (drop and report), not {duplicates!r}"
+        )
+    dates = document.get("dates", "present")
+    if dates not in ("present", "none"):
+        raise fail(f"dates must be 'present' or 'none' (an export without dates), not {dates!r}")
     date_format = document.get("date_format")
     if date_format is not None and not _valid_date_format(date_format):
         raise fail(f"date_format {date_format!r} is not a strptime format such as '%d/%m/%Y'")
@@ -188,6 +200,8 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         post_outcome=post_outcome,
         regret_horizon_days=horizon,
         source=source,
+        drop_duplicates=duplicates == "drop",
+        dated=dates == "present",
     )
 
 
@@ -255,10 +269,11 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
     """
     table_mapping = mapping.tables[table]
     specs = TABLE_COLUMNS[table]
+    undated = set() if mapping.dated else {"created_date", "closed_date"}
     absent = [
         (canonical, export)
         for canonical, export in table_mapping.columns.items()
-        if export not in raw.columns and specs[canonical].required
+        if export not in raw.columns and specs[canonical].required and canonical not in undated
     ]
     if absent:
         shown = ", ".join(f"'{export}' ({canonical})" for canonical, export in absent)

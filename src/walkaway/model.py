@@ -16,6 +16,7 @@ categories seen in training; a value never seen is treated as missing and said s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,9 @@ from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from walkaway.contracts import normalise_category
 from walkaway.errors import WalkawayError
 from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_good, reasons
 from walkaway.features import FEATURES, build_features
@@ -40,6 +43,13 @@ MIN_WON = 40
 MIN_LOST = 40
 MIN_REGRET_CLASS = 40
 LEAK_AUC = 0.97  # one feature alone this good at predicting the outcome is a leak, not a signal
+# Names of export columns that measure the sales process up to its end: known only once the deal
+# has closed, whatever their single-column AUC (IBM's process-duration columns score 0.5-0.75).
+POST_CLOSE_NAMES = re.compile(
+    r"elapsed|duration|stage change|ratio days|total days|days identified|through clos|"
+    r"to clos|until clos|clos(e|ed|ing) (value|amount|date|reason)|(won|lost|win|loss) (date|reason)",
+    re.IGNORECASE,
+)
 
 # Shallow trees: sales outcomes are mostly sums of separate effects with a few pairwise
 # interactions (a tender at an entrenched incumbent), and shallow trees keep TreeSHAP cheap
@@ -151,23 +161,33 @@ def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
         timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
 
 
-def time_folds(dates: pd.Series, folds: int) -> np.ndarray:
-    """Fold number of each row: consecutive blocks of equal size in date order.
+def time_folds(dates: pd.Series, folds: int, y: np.ndarray | None = None) -> np.ndarray:
+    """Fold number of each row: consecutive blocks of equal size in date order, or stratified
+    random folds of ``y`` when there are no dates.
 
     >>> time_folds(pd.Series(pd.to_datetime(["2024-04-01", "2024-01-01", "2024-03-01",
     ...                                      "2024-02-01"])), 2).tolist()
     [1, 0, 1, 0]
     """
+    if dates.isna().all() and y is not None:
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+        fold = np.empty(len(dates), dtype=int)
+        for number, (_, held) in enumerate(splitter.split(np.zeros(len(y)), y)):
+            fold[held] = number
+        return fold
     order = np.argsort(dates.to_numpy(), kind="stable")
     fold = np.empty(len(dates), dtype=int)
     fold[order] = np.arange(len(dates)) * folds // max(1, len(dates))
     return fold
 
 
-def newest_split(dates: pd.Series, share: float) -> tuple[np.ndarray, np.ndarray]:
+def newest_split(
+    dates: pd.Series, share: float, y: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (older, newest) putting the newest ``share`` of rows by date last.
 
-    Ties are broken by position, so the split is deterministic.
+    Ties are broken by position, so the split is deterministic. Without any date (and with
+    ``y``), the "newest" part is a stratified random sample instead: no order is known.
 
     Examples
     --------
@@ -176,6 +196,11 @@ def newest_split(dates: pd.Series, share: float) -> tuple[np.ndarray, np.ndarray
     >>> newest.tolist()
     [False, False, False, True, True]
     """
+    if dates.isna().all() and y is not None and len(np.unique(y)) == 2:
+        _, held = train_test_split(np.arange(len(y)), test_size=share, stratify=y, random_state=0)
+        newest = np.zeros(len(dates), dtype=bool)
+        newest[held] = True
+        return ~newest, newest
     order = np.argsort(dates.to_numpy(), kind="stable")
     n_newest = int(np.ceil(len(dates) * share))
     newest = np.zeros(len(dates), dtype=bool)
@@ -203,6 +228,8 @@ class WalkawayModel:
         Regret horizon the labels were made with (recorded with the model).
     extra_features
         A mapping's extra columns: canonical name -> (sign, export name).
+    list_prices
+        Product -> list price: the value of a deal whose amount is unknown.
     """
 
     def __init__(
@@ -214,6 +241,7 @@ class WalkawayModel:
         policy_overrides: dict[str, float] | None = None,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         extra_features: dict[str, tuple[str, str]] | None = None,
+        list_prices: dict[str, float] | None = None,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -222,6 +250,7 @@ class WalkawayModel:
         self.policy_overrides = policy_overrides
         self.horizon_days = horizon_days
         self.extra_features = extra_features
+        self.list_prices = list_prices
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
@@ -235,7 +264,7 @@ class WalkawayModel:
         LeakageError
             A feature that alone predicts the outcome almost perfectly.
         """
-        closed = labelled[labelled["won"].notna()]
+        closed = self.with_amounts(labelled[labelled["won"].notna()])
         won = int(closed["won"].sum())
         lost = len(closed) - won
         if won < MIN_WON or lost < MIN_LOST:
@@ -261,6 +290,13 @@ class WalkawayModel:
         self.available_features_ = [n for n in self.feature_names_ if raw[n].notna().any()]
         self.groups_ = group_matrix(self.feature_names_, self.feature_catalogue)
 
+        for _, (_, export) in (self.extra_features or {}).items():
+            if POST_CLOSE_NAMES.search(export):
+                raise LeakageError(
+                    f"extra feature '{export}' looks like it measures the sales process up to "
+                    "the close, so it is only known once the deal has closed. Declare it "
+                    "post_outcome in the mapping, or leave it out"
+                )
         y_win = closed["won"].to_numpy()
         check_leakage(X, y_win, "win")
         self.win_head_ = self._fit_head("win", X, y_win, closed["closed_date"])
@@ -300,7 +336,7 @@ class WalkawayModel:
         and the head's booster is refit on all rows with the mean tree count."""
         leaf_rows = int(np.clip(len(y) * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
         params = {**DEFAULT_LGBM_PARAMS, "min_child_samples": leaf_rows, **(self.lgbm_params or {})}
-        folds = time_folds(dates, self.calibration_folds)
+        folds = time_folds(dates, self.calibration_folds, y)
         out_of_fold = np.empty(len(y))
         trees = []
         for fold in range(self.calibration_folds):
@@ -325,6 +361,23 @@ class WalkawayModel:
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
         calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
         return Head(name, float(y.mean()), booster, calibrator, rows=len(y))
+
+    def with_amounts(self, deals: pd.DataFrame) -> pd.DataFrame:
+        """Deals whose unknown amount is their product's list price (when the model knows it).
+
+        Examples
+        --------
+        >>> model = WalkawayModel(list_prices={"core": 100.0})
+        >>> model.with_amounts(pd.DataFrame({"product": ["Core", "lite"], "amount": [None, None]}))["amount"].tolist()
+        [100.0, nan]
+        """
+        if not self.list_prices or "product" not in deals:
+            return deals
+        prices = pd.Series(self.list_prices)
+        prices.index = normalise_category(pd.Series(prices.index, dtype=object)).to_numpy()
+        amount = deals["amount"] if "amount" in deals else pd.Series(np.nan, index=deals.index)
+        listed = normalise_category(deals["product"]).map(prices)
+        return deals.assign(amount=pd.to_numeric(amount, errors="coerce").fillna(listed))
 
     @property
     def feature_catalogue(self) -> dict[str, Feature]:
@@ -376,6 +429,7 @@ class WalkawayModel:
         step (features, treeshap, effects, reasons, recommendation).
         """
         timings = timings if timings is not None else {}
+        deals = self.with_amounts(deals)
         with _timed(timings, "features"):
             raw = self.featurise(deals, as_of)
             X = self._encode(raw)

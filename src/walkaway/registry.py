@@ -101,15 +101,15 @@ def score_canonical(model: WalkawayModel, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _signature(output: pd.DataFrame, model: WalkawayModel) -> ModelSignature:
     """Plain text and numbers in (no categories: MLflow's schema check rejects them)."""
-    required = {"deal_id", "created_date"}
+    required = {"deal_id"}
     inputs = [
         ColSpec("double" if spec.kind == "number" else "string", name, required=name in required)
         for name, spec in WIRE_COLUMNS.items()
     ]
     inputs.append(ColSpec("string", "as_of", required=False))
     extras = model.features_.named_transformers.get("extra")
-    for name, numeric in (extras.numeric_ if extras is not None else {}).items():
-        inputs.append(ColSpec("double" if numeric else "string", name, required=False))
+    for name in extras.numeric_ if extras is not None else {}:  # text in; the model parses
+        inputs.append(ColSpec("string", name, required=False))
     outputs = [
         ColSpec("double" if pd.api.types.is_numeric_dtype(output[c]) else "string", c)
         for c in output.columns

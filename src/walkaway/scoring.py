@@ -39,6 +39,7 @@ def score_deals(
     Returns the columns of :data:`SCORE_COLUMNS`, one row per deal, same index. ``timings``,
     when given, accumulates the seconds spent in each step of the model.
     """
+    deals = model.with_amounts(deals)
     scores = model.predict(deals, as_of=as_of, timings=timings)
     out = pd.DataFrame({c: deals.get(c, np.nan) for c in ID_COLUMNS}, index=deals.index)
     out = pd.concat([out, scores], axis=1)

@@ -112,12 +112,16 @@ def train_and_evaluate(
             f"walkaway needs at least {MIN_WON} won and {MIN_LOST} lost closed deals to learn "
             f"from; {history.source} has {won} won and {len(closed) - won} lost"
         )
-    _, win_holdout_rows = newest_split(closed["closed_date"], holdout_share)
+    _, win_holdout_rows = newest_split(
+        closed["closed_date"], holdout_share, closed["won"].to_numpy()
+    )
     win_holdout = closed[win_holdout_rows]
     train = closed[~win_holdout_rows].copy()
 
     matured = closed[closed["regret_label"].notna()]
-    _, regret_holdout_rows = newest_split(matured["closed_date"], holdout_share)
+    _, regret_holdout_rows = newest_split(
+        matured["closed_date"], holdout_share, matured["regret_label"].to_numpy()
+    )
     regret_holdout = matured[regret_holdout_rows]
     # The regret head must not learn from the wins that judge it.
     train.loc[train.index.isin(regret_holdout.index), "regret_label"] = np.nan
@@ -126,9 +130,18 @@ def train_and_evaluate(
         catalogue=history.catalogue(),
         horizon_days=history.mapping.regret_horizon_days,
         extra_features=history.mapping.extra_features() or None,
+        list_prices=history.list_prices() or None,
     )
     model.fit(train)
-    notes = [model.regret_head_.note] if model.regret_head_.note else []
+    notes = list(history.notes)
+    if closed["closed_date"].isna().all():
+        notes.append(
+            "the export has no dates: the holdouts are stratified random samples (no time "
+            "order is known), and history features (earlier wins, the seller's record, the ICP) "
+            "cannot be computed point in time, so they stay empty"
+        )
+    if model.regret_head_.note:
+        notes.append(model.regret_head_.note)
 
     X_train = model._encode(model.featurise(train))
     win_scores = model.predict(win_holdout)
