@@ -12,7 +12,7 @@ SCORES := data/processed/scored-open-deals.csv
 REPORT := data/processed/pipeline-report.html
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lock demo synth train score test lint format bench bench-quick notebooks mlflow-ui clean
+.PHONY: help install lock demo synth train score test lint format bench bench-quick real-data notebooks mlflow-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,9 @@ bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
 
 bench-quick: install ## Quick benchmarks for development (small sizes, one run each)
 	$(BIN)/python benchmarks/run.py --quick
+
+real-data: install ## Report walkaway on the public exports in ../shared/data (writes docs/real-data.md)
+	$(BIN)/python docs/make_real_data.py
 
 notebooks: install ## Open Jupyter Lab on the notebooks
 	$(BIN)/jupyter lab notebooks/

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from walkaway.contracts import normalise_category
@@ -126,6 +126,7 @@ class Head:
     calibrator: Calibrator = field(default_factory=Calibrator)
     note: str = ""
     rows: int = 0  # deals the head learned from
+    shape: str = "constant"  # the tree shape chosen by cross-fitting
 
     @property
     def trained(self) -> bool:
@@ -331,20 +332,56 @@ class WalkawayModel:
         return self
 
     def _fit_head(self, name: str, X: pd.DataFrame, y: np.ndarray, dates: pd.Series) -> Head:
-        """Cross-fit: K boosters on time-ordered folds give every row an out-of-fold margin
-        and an early-stopped tree count; the calibrator learns on those out-of-fold margins,
-        and the head's booster is refit on all rows with the mean tree count."""
-        leaf_rows = int(np.clip(len(y) * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
-        params = {**DEFAULT_LGBM_PARAMS, "min_child_samples": leaf_rows, **(self.lgbm_params or {})}
+        """Cross-fit each candidate tree shape on K folds (time-ordered when there are dates):
+        every row gets an out-of-fold margin and each fold an early-stopped tree count. The
+        shape with the lowest out-of-fold log loss wins; the calibrator learns on its
+        out-of-fold margins, and the head's booster is refit on all rows."""
         folds = time_folds(dates, self.calibration_folds, y)
-        out_of_fold = np.empty(len(y))
-        trees = []
         for fold in range(self.calibration_folds):
             held = folds == fold
             if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
                 raise NotEnoughData(
                     f"the {name} head has a fold with a single class: too few deals"
                 )
+        best = None
+        for shape, params in self._candidate_params(len(y)).items():
+            out_of_fold, trees = self._cross_fit(params, X, y, folds)
+            loss = log_loss(y, expit(out_of_fold), labels=[0, 1])
+            if best is None or loss < best[0] - 1e-6:
+                best = (loss, shape, params, out_of_fold, trees)
+        loss, shape, params, out_of_fold, trees = best
+        # The refit sees K/(K-1) times the rows each fold model saw: let it grow as much longer.
+        rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
+        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
+        calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
+        return Head(name, float(y.mean()), booster, calibrator, rows=len(y), shape=shape)
+
+    def _candidate_params(self, rows: int) -> dict[str, dict[str, object]]:
+        """Tree shapes to choose from: the data decide how much interaction they hold. Given
+        ``lgbm_params``, the default shape with those settings is the only candidate."""
+        leaf_rows = int(np.clip(rows * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
+        shallow = {**DEFAULT_LGBM_PARAMS, "min_child_samples": leaf_rows}
+        if self.lgbm_params:
+            return {"custom": {**shallow, **self.lgbm_params}}
+        return {
+            "shallow": shallow,
+            "deeper": {
+                **DEFAULT_LGBM_PARAMS,
+                "num_leaves": 31,
+                "max_depth": -1,
+                "extra_trees": False,
+                "min_child_samples": int(np.clip(rows * 0.002, MIN_LEAF_ROWS, 100)),
+                "learning_rate": 0.1,
+            },
+        }
+
+    def _cross_fit(
+        self, params: dict[str, object], X: pd.DataFrame, y: np.ndarray, folds: np.ndarray
+    ) -> tuple[np.ndarray, list[int]]:
+        out_of_fold = np.empty(len(y))
+        trees = []
+        for fold in range(self.calibration_folds):
+            held = folds == fold
             train = lgb.Dataset(X[~held], y[~held])
             valid = lgb.Dataset(X[held], y[held], reference=train)
             booster = lgb.train(
@@ -356,11 +393,7 @@ class WalkawayModel:
             )
             out_of_fold[held] = booster.predict(X[held], raw_score=True)
             trees.append(booster.best_iteration or booster.current_iteration())
-        # The refit sees K/(K-1) times the rows each fold model saw: let it grow as much longer.
-        rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
-        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
-        calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
-        return Head(name, float(y.mean()), booster, calibrator, rows=len(y))
+        return out_of_fold, trees
 
     def with_amounts(self, deals: pd.DataFrame) -> pd.DataFrame:
         """Deals whose unknown amount is their product's list price (when the model knows it).
