@@ -310,9 +310,7 @@ def test_apply_mapping_missing_required_column_names_the_export_column() -> None
     )
     with pytest.raises(ContractError) as raised:
         apply_mapping(raw, mapping, "deals", "opps.csv")
-    assert str(raised.value) == (
-        "opps.csv: missing required column 'Closed' (closed_date)"
-    )
+    assert str(raised.value) == ("opps.csv: missing required column 'Closed' (closed_date)")
 
 
 # --------------------------------------------------------------------------- detect_mapping

@@ -526,11 +526,10 @@ class WalkawayModel:
                 notes.loc[unseen, name] = [
                     f"new {label} '{v}' (not seen in training)" for v in values[unseen]
                 ]
-        if "capability_coverage" in raw and "product" in raw:
+        known_products = self.features_.named_transformers["need_fit"].capabilities_by_product_
+        if known_products and "capability_coverage" in raw and "product" in raw:
             unknown = raw["product"].notna() & raw["capability_coverage"].isna()
-            unknown &= ~raw["product"].isin(
-                list(self.features_.named_transformers["need_fit"].capabilities_by_product_)
-            )
+            unknown &= ~raw["product"].isin(list(known_products))
             notes.loc[unknown, "capability_coverage"] = [
                 f"product '{p}' is not in the catalogue: need fit unknown"
                 for p in raw.loc[unknown, "product"]

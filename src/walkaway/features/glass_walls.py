@@ -67,9 +67,9 @@ class GlassWalls(TransformerMixin, BaseEstimator):
     >>> GlassWalls().fit(history).transform(history)[
     ...     ["incumbent_tenure_years", "prior_wins_at_account", "prior_losses_at_account"]]
        incumbent_tenure_years  prior_wins_at_account  prior_losses_at_account
-    0                     0.0                      0                        0
-    1                     7.0                      1                        0
-    2                     0.0                      1                        1
+    0                     0.0                    0.0                      0.0
+    1                     7.0                    1.0                      0.0
+    2                     0.0                    1.0                      1.0
     """
 
     def fit(self, X: pd.DataFrame, y: object = None) -> GlassWalls:
@@ -100,8 +100,12 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         out["response_window_days"] = _as_float(X, "response_window_days").where(tender == 1)
         out["decision_maker_access"] = _as_float(X, "decision_maker_access")
         account = X["account_id"] if "account_id" in X else pd.Series(index=X.index, dtype=object)
-        out["prior_wins_at_account"] = self.wins_.count_before(account, X["as_of"])
-        out["prior_losses_at_account"] = self.losses_.count_before(account, X["as_of"])
+        # No account, no record: unknown rather than "no earlier wins".
+        known = account.notna().to_numpy()
+        wins = self.wins_.count_before(account, X["as_of"])
+        losses = self.losses_.count_before(account, X["as_of"])
+        out["prior_wins_at_account"] = np.where(known, wins, np.nan)
+        out["prior_losses_at_account"] = np.where(known, losses, np.nan)
         return out[list(FEATURES)]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
