@@ -40,7 +40,7 @@ def calibration_figure(curves: dict[str, dict[str, pd.DataFrame]]) -> Figure:
             ylim=(0, limit),
             xlabel="predicted probability",
             ylabel="observed rate",
-            title=f"{head} head: reliability on the newest holdout",
+            title=f"{head} head: reliability on the holdout",
         )
         axis.legend(loc="upper left", frameon=False, fontsize=9)
         axis.grid(alpha=0.3)
