@@ -65,7 +65,7 @@ MAPPING_MISTAKES = {
     ),
     "unknown_table": (
         mutated(_set(("tables", "invoices"), {"file": "inv.csv"})),
-        "tables.invoices: unknown table (known: deals, accounts, products)",
+        "tables.invoices: unknown table (known: deals, accounts, products;",
     ),
     "date_format_without_percent": (
         deals_doc(date_format="dd/mm/yyyy"),
@@ -379,3 +379,47 @@ def test_extra_feature_columns_need_a_known_sign_and_must_not_leak() -> None:
     document["tables"]["deals"]["features"] = {"Close Value": "deal_context"}
     with pytest.raises(ContractError, match="'Close Value' is declared post_outcome .* would leak"):
         parse_mapping(document)
+
+
+def test_related_tables_join_on_a_mapped_deals_column() -> None:
+    document = {
+        "tables": {
+            "deals": {"columns": {"deal_id": "Id", "owner": "Agent"}},
+            "teams": {
+                "file": "teams.csv",
+                "join": {"key": "agent", "deals_column": "owner"},
+                "features": {"office": "deal_context"},
+            },
+        }
+    }
+    mapping = parse_mapping(document)
+    assert mapping.related["teams"].on == "owner"
+    assert mapping.extra_features()["x_office"] == ("deal_context", "office")
+
+    document["tables"]["teams"]["join"]["deals_column"] = "region"  # not mapped in deals
+    with pytest.raises(
+        ContractError, match="join.deals_column: 'region' is not a mapped deals column"
+    ):
+        parse_mapping(document)
+    document["tables"]["teams"]["join"] = {"key": "agent"}
+    with pytest.raises(ContractError, match="join needs key .* and deals_column"):
+        parse_mapping(document)
+
+
+def test_a_related_file_without_its_key_is_named(tmp_path: Path) -> None:
+    from walkaway.exports import load_related
+
+    (tmp_path / "teams.csv").write_text("seller,office\nann,east\n", encoding="utf-8")
+    mapping = parse_mapping(
+        {
+            "tables": {
+                "deals": {"columns": {"deal_id": "Id", "owner": "Agent"}},
+                "teams": {
+                    "join": {"key": "agent", "deals_column": "owner"},
+                    "features": {"office": "deal_context"},
+                },
+            }
+        }
+    )
+    with pytest.raises(ContractError, match="teams.csv: missing column 'agent'"):
+        load_related(tmp_path, mapping)

@@ -21,8 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from walkaway.contracts import Problem, check_table
-from walkaway.exports import PARQUET_SUFFIXES, iter_table, read_checked, resolve_mapping
-from walkaway.history import join_accounts
+from walkaway.exports import (
+    PARQUET_SUFFIXES,
+    iter_table,
+    load_related,
+    read_checked,
+    resolve_mapping,
+)
+from walkaway.history import join_accounts, join_related
 from walkaway.mapping import Mapping, apply_mapping
 from walkaway.model import WalkawayModel
 from walkaway.report import PipelineDigest
@@ -168,6 +174,7 @@ def score_file(
         beside = deals.parent / chosen.tables["accounts"].file
         accounts = beside if beside.is_file() and beside != deals else None
     account_table, accounts_note = load_accounts(accounts, chosen)
+    related = load_related(deals.parent, chosen)
     as_of = (as_of or pd.Timestamp.now()).normalize()
     scored_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
@@ -191,7 +198,7 @@ def score_file(
 
             if len(good):
                 clock = time.perf_counter()
-                frame = join_accounts(good, account_table)
+                frame, _ = join_related(join_accounts(good, account_table), related)
                 if account_table is not None:
                     frame["account_found"] = good["account_id"].isin(account_table["account_id"])
                 result.timings["joining"] += time.perf_counter() - clock

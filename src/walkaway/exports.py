@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from walkaway.contracts import CheckedTable, ContractError, Problem, check_table
-from walkaway.history import History
-from walkaway.mapping import Mapping, apply_mapping, detect_mapping, load_mapping
+from walkaway.contracts import CheckedTable, ContractError, Problem, check_table, extra_column
+from walkaway.history import History, join_related
+from walkaway.mapping import Mapping, RelatedTable, apply_mapping, detect_mapping, load_mapping
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 FIRST_DATA_ROW_CSV = 2  # spreadsheet numbering: the header is row 1
@@ -205,6 +205,28 @@ def read_checked(
     )
 
 
+def load_related(folder: Path, mapping: Mapping) -> dict[str, tuple[RelatedTable, pd.DataFrame]]:
+    """The related tables of a mapping (sales teams, say): each one's key and feature columns.
+
+    Raises
+    ------
+    ContractError
+        A related file the mapping names is missing, or lacks its key or a feature column.
+    """
+    tables = {}
+    for name, table in mapping.related.items():
+        path = folder / table.file
+        raw = read_table(path)
+        missing = [c for c in [table.key, *table.features] if c not in raw.columns]
+        if missing:
+            shown = ", ".join(f"'{c}'" for c in missing)
+            rule = f"missing column {shown} (tables.{name} of the mapping joins on or uses it)"
+            raise ContractError([Problem(path.name, None, None, rule)])
+        frame = raw[[table.key, *table.features]].astype(object)
+        tables[name] = (table, frame.rename(columns={c: extra_column(c) for c in table.features}))
+    return tables
+
+
 def load_history(history: Path, mapping: str | Path | None = None) -> History:
     """Read a CRM history export: a folder holding the mapping's files, or one deals file.
 
@@ -234,6 +256,8 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
             deals[column] = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[ns]")
     if "account_id" not in deals:  # an export without accounts
         deals["account_id"] = pd.Series(np.nan, index=deals.index, dtype=object)
+    deals, unmatched = join_related(deals, load_related(folder, chosen))
+    notes += unmatched
     return History(
         deals=deals,
         accounts=tables.get("accounts"),

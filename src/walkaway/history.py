@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from walkaway.contracts import ACCOUNT_COLUMNS, EXTRA_PREFIX
-from walkaway.mapping import Mapping
+from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
+from walkaway.mapping import Mapping, RelatedTable
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
 
@@ -73,6 +73,46 @@ class History:
             "data_open": int(outcomes.get("open", 0)),
             "data_accounts": 0 if self.accounts is None else len(self.accounts),
         }
+
+
+def join_related(
+    deals: pd.DataFrame, related: dict[str, tuple[RelatedTable, pd.DataFrame]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Join each related table's feature columns onto deals by its key; say which deals found
+    no match (their features from that table stay empty).
+
+    Examples
+    --------
+    >>> from walkaway.mapping import RelatedTable
+    >>> teams = pd.DataFrame({"agent": ["Ann", "Bob"], "x_office": ["East", "West"]})
+    >>> table = RelatedTable("teams.csv", key="agent", on="owner", features={"office": "deal_context"})
+    >>> joined, notes = join_related(pd.DataFrame({"owner": ["ann", "zed"]}), {"teams": (table, teams)})
+    >>> joined["x_office"].tolist(), notes
+    (['East', nan], ["teams.csv: 1 of 2 deals have an owner it does not list (e.g. 'zed'): its features stay empty for them"])
+    """
+    notes = []
+    for _name, (table, frame) in related.items():
+        if table.on not in deals:
+            continue
+        kind = DEAL_COLUMNS[table.on].kind
+        keys = (
+            normalise_category(frame[table.key])
+            if kind == "category"
+            else frame[table.key].str.strip()
+        )
+        lookup = frame.drop(columns=[table.key]).assign(_key=keys).dropna(subset=["_key"])
+        lookup = lookup.drop_duplicates("_key").set_index("_key")
+        lookup = lookup.drop(columns=[c for c in lookup.columns if c in deals.columns])
+        deals = deals.join(lookup, on=table.on)
+        unmatched = deals[table.on].notna() & ~deals[table.on].isin(lookup.index)
+        if unmatched.any():
+            example = deals.loc[unmatched, table.on].iloc[0]
+            notes.append(
+                f"{table.file}: {int(unmatched.sum()):,} of {len(deals):,} deals have an "
+                f"{table.on.replace('_', ' ')} it does not list (e.g. '{example}'): its features "
+                "stay empty for them"
+            )
+    return deals, notes
 
 
 def _day(moment: pd.Timestamp) -> str:

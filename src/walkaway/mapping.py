@@ -50,6 +50,16 @@ class TableMapping:
 
 
 @dataclass(frozen=True)
+class RelatedTable:
+    """Another table of the export (sales teams, say), joined onto deals to add features."""
+
+    file: str
+    key: str  # the related table's own column
+    on: str  # the canonical deals column its key matches
+    features: dict[str, str] = field(default_factory=dict)  # its column -> sign
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A validated mapping file."""
 
@@ -59,6 +69,7 @@ class Mapping:
     post_outcome: tuple[str, ...] = ()
     regret_horizon_days: int = 365
     source: str = "<built-in>"
+    related: dict[str, RelatedTable] = field(default_factory=dict)  # e.g. sales teams
     dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
     drop_duplicates: bool = False  # True: repeated deal rows are dropped and reported, not errors
 
@@ -71,13 +82,17 @@ class Mapping:
         return names
 
     def extra_features(self) -> dict[str, tuple[str, str]]:
-        """Extra feature columns (canonical name -> (sign, export name)) of deals and accounts."""
-        return {
+        """Extra feature columns (canonical name -> (sign, export name)) of deals, accounts and
+        related tables."""
+        extras = {
             extra_column(export): (sign, export)
             for table in ("deals", "accounts")
             if table in self.tables
             for export, sign in self.tables[table].features.items()
         }
+        for related in self.related.values():
+            extras.update({extra_column(e): (sign, e) for e, sign in related.features.items()})
+        return extras
 
 
 def canonical_mapping() -> Mapping:
@@ -162,10 +177,25 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     if not isinstance(raw_tables, dict) or "deals" not in raw_tables:
         raise fail("tables.deals is required")
     tables = {}
+    related: dict[str, RelatedTable] = {}
     for table, spec in raw_tables.items():
-        if table not in TABLE_COLUMNS:
-            raise fail(f"tables.{table}: unknown table (known: {', '.join(TABLE_COLUMNS)})")
-        tables[table] = _parse_table(table, spec or {}, fail)
+        if table in TABLE_COLUMNS:
+            tables[table] = _parse_table(table, spec or {}, fail)
+        elif isinstance(spec, dict) and "join" in spec:
+            related[table] = _parse_related(table, spec, fail)
+        else:
+            known = ", ".join(TABLE_COLUMNS)
+            raise fail(
+                f"tables.{table}: unknown table (known: {known}; any other table needs "
+                "join: {key: its own column, deals_column: a deals column})"
+            )
+    for name, table in related.items():
+        if table.on not in tables["deals"].columns:
+            mapped = ", ".join(tables["deals"].columns)
+            raise fail(
+                f"tables.{name}.join.deals_column: '{table.on}' is not a mapped deals column "
+                f"(mapped: {mapped})"
+            )
     post_outcome = document.get("post_outcome") or ()
     if isinstance(post_outcome, str):
         post_outcome = (post_outcome,)  # one column written without a list
@@ -201,7 +231,32 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         regret_horizon_days=horizon,
         source=source,
         drop_duplicates=duplicates == "drop",
+        related=related,
         dated=dates == "present",
+    )
+
+
+def _parse_related(name: str, spec: dict, fail: Callable[[str], ContractError]) -> RelatedTable:
+    join = spec.get("join")
+    if not isinstance(join, dict) or not all(
+        isinstance(join.get(part), str) for part in ("key", "deals_column")
+    ):
+        raise fail(
+            f"tables.{name}.join needs key (its own column) and deals_column (a deals column)"
+        )
+    features = spec.get("features") or {}
+    if not isinstance(features, dict) or not features:
+        raise fail(f"tables.{name}.features must map its columns to a sign")
+    for column, sign in features.items():
+        if sign not in GROUPS:
+            raise fail(
+                f"tables.{name}.features.{column}: unknown sign {sign!r} (known: {', '.join(GROUPS)})"
+            )
+    return RelatedTable(
+        file=str(spec.get("file") or f"{name}.csv"),
+        key=join["key"],
+        on=join["deals_column"],
+        features=dict(features),
     )
 
 
