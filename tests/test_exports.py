@@ -258,3 +258,24 @@ def test_load_history_of_a_bad_accounts_file_names_it(tmp_path: Path) -> None:
 def test_load_history_of_a_missing_path(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match=r"^gone: not found: "):
         load_history(tmp_path / "gone")
+
+
+def test_the_salesforce_example_reads_through_the_shipped_mapping() -> None:
+    folder = Path(__file__).resolve().parents[1] / "examples" / "salesforce"
+    history = load_history(folder)
+    assert history.mapping.name == "salesforce-opportunity"
+    deals = history.deal_frame()
+    raw = pd.read_csv(folder / "Opportunity.csv")
+    assert len(deals) == len(raw)
+    assert deals["outcome"].value_counts().to_dict() == {
+        "lost": int((raw["StageName"] == "Closed Lost").sum()),
+        "won": int((raw["StageName"] == "Closed Won").sum()),
+        "open": int((~raw["StageName"].str.startswith("Closed")).sum()),
+    }
+    # CreatedDate is a UTC timestamp: read as a plain (UTC) time, comparable with CloseDate
+    assert deals["created_date"].dt.tz is None and deals["created_date"].notna().all()
+    assert (
+        deals["closed_date"].dropna()
+        >= deals.loc[deals["closed_date"].notna(), "created_date"].dt.normalize()
+    ).all()
+    assert deals["industry"].notna().all() and "x_billingcountry" in deals

@@ -211,7 +211,8 @@ def _parse_column(
         return parsed, parsed.isna() & ~blank, "not a number"
     if spec.kind == "date":
         fmt = date_format or "ISO8601"
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        # Timestamps with a zone (Salesforce's 2024-01-15T10:22:31.000Z) become UTC wall time.
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
         shown = "yyyy-mm-dd" if date_format is None else date_format
         return parsed, parsed.isna() & ~blank, f"unparseable date (expected {shown})"
     if spec.kind == "bool":
