@@ -181,3 +181,31 @@ def test_regret_label_is_known_exactly_for_matured_wins(rows: list[dict], horizo
             )
         else:
             assert pd.isna(label["status_known_date"])
+
+
+def test_the_regret_rule_of_a_mapping_decides_what_counts() -> None:
+    from walkaway.labels import RegretRule
+    from walkaway.mapping import parse_mapping
+
+    deals = pd.DataFrame(
+        {
+            "outcome": ["won"] * 3,
+            "closed_date": pd.to_datetime(["2023-01-10"] * 3),
+            "margin": [-5.0, 8.0, 30.0],
+            "support_cost": [0.0, 900.0, 10.0],
+            "amount": [1000.0, 1000.0, 1000.0],
+        }
+    )
+    export = pd.Timestamp("2025-12-31")
+    default = label_deals(deals, export)["regret_label"].tolist()
+    assert default == [1.0, 0.0, 0.0]  # a negative margin by default
+    rule = parse_mapping(
+        {
+            "tables": {"deals": {"columns": {"deal_id": "Id"}}},
+            "regret": {"horizon_days": 365, "margin_below": 10, "support_cost_share": 0.5},
+        }
+    ).regret_rule
+    assert rule == RegretRule(margin_below=10, support_cost_share=0.5)
+    assert label_deals(deals, export, 365, rule)["regret_label"].tolist() == [1.0, 1.0, 0.0]
+    no_margin = RegretRule(margin_below=None)
+    assert label_deals(deals, export, 365, no_margin)["regret_label"].tolist() == [0.0, 0.0, 0.0]

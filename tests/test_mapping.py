@@ -423,3 +423,11 @@ def test_a_related_file_without_its_key_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ContractError, match="teams.csv: missing column 'agent'"):
         load_related(tmp_path, mapping)
+
+
+def test_regret_rule_mistakes_are_named() -> None:
+    base = {"tables": {"deals": {"columns": {"deal_id": "Id"}}}}
+    with pytest.raises(ContractError, match=r"regret: unknown key\(s\) churn_days"):
+        parse_mapping({**base, "regret": {"churn_days": 90}})
+    with pytest.raises(ContractError, match="regret.margin_below must be a number"):
+        parse_mapping({**base, "regret": {"margin_below": "low"}})

@@ -205,7 +205,10 @@ def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str]
     """The ICP learned from a whole history: sentences and the table behind them."""
     checked = load_history(history, mapping)
     labelled = label_deals(
-        checked.deal_frame(), checked.export_date, checked.mapping.regret_horizon_days
+        checked.deal_frame(),
+        checked.export_date,
+        checked.mapping.regret_horizon_days,
+        checked.mapping.regret_rule,
     )
     icp = IcpFit().fit(labelled)
     return icp_in_words(icp.profile_), icp.profile_

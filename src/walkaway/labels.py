@@ -13,14 +13,41 @@ keeping only the early regrets would inflate the regret rate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 DEFAULT_HORIZON_DAYS = 365
 
 
+@dataclass(frozen=True)
+class RegretRule:
+    """Which post-sale evidence makes a win regrettable (set in a mapping's ``regret`` section).
+
+    Attributes
+    ----------
+    churn
+        A churn date within the horizon after the close.
+    flag
+        The export's own regrettable flag.
+    margin_below
+        A margin below this value (None: margins are not used).
+    support_cost_share
+        Support cost above this share of the deal's amount (None: not used).
+    """
+
+    churn: bool = True
+    flag: bool = True
+    margin_below: float | None = 0.0
+    support_cost_share: float | None = None
+
+
 def label_deals(
-    deals: pd.DataFrame, export_date: pd.Timestamp, horizon_days: int = DEFAULT_HORIZON_DAYS
+    deals: pd.DataFrame,
+    export_date: pd.Timestamp,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    rule: RegretRule | None = None,
 ) -> pd.DataFrame:
     """Add the label columns to canonical deals.
 
@@ -53,10 +80,17 @@ def label_deals(
     closed_date = deals["closed_date"]
     regret_by = closed_date + horizon
     churned = _column(deals, "churn_date", pd.NaT)
-    churned_in_horizon = churned.notna() & (churned <= regret_by)
-    flagged = _column(deals, "regrettable", np.nan).eq(True)
-    negative_margin = _column(deals, "margin", np.nan) < 0
-    regrettable = won & (churned_in_horizon | flagged | negative_margin)
+    rule = rule or RegretRule()
+    churned_in_horizon = churned.notna() & (churned <= regret_by) & rule.churn
+    evidence = churned_in_horizon.copy()
+    if rule.flag:
+        evidence |= _column(deals, "regrettable", np.nan).eq(True)
+    if rule.margin_below is not None:
+        evidence |= _column(deals, "margin", np.nan) < rule.margin_below
+    if rule.support_cost_share is not None:
+        cost = _column(deals, "support_cost", np.nan)
+        evidence |= cost > rule.support_cost_share * _column(deals, "amount", np.nan)
+    regrettable = won & evidence
     matured = won & (closed_date + horizon <= export_date)
 
     status = pd.Series(np.nan, index=deals.index, dtype=object)

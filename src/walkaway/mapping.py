@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_column
+from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
 
 DEFAULT_FILES = {"deals": "deals", "accounts": "accounts", "products": "products"}
@@ -68,6 +69,7 @@ class Mapping:
     date_format: str | None = None
     post_outcome: tuple[str, ...] = ()
     regret_horizon_days: int = 365
+    regret_rule: RegretRule = field(default_factory=RegretRule)
     source: str = "<built-in>"
     related: dict[str, RelatedTable] = field(default_factory=dict)  # e.g. sales teams
     dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
@@ -220,6 +222,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     regret = document.get("regret") or {}
     if not isinstance(regret, dict):
         raise fail("regret must be a mapping such as {horizon_days: 365}")
+    rule = _parse_regret_rule(regret, fail)
     horizon = regret.get("horizon_days", 365)
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
         raise fail(f"regret.horizon_days must be a positive whole number of days, not {horizon!r}")
@@ -232,7 +235,31 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         source=source,
         drop_duplicates=duplicates == "drop",
         related=related,
+        regret_rule=rule,
         dated=dates == "present",
+    )
+
+
+def _parse_regret_rule(regret: dict, fail: Callable[[str], ContractError]) -> RegretRule:
+    """The regret section's rule: which post-sale evidence makes a win regrettable."""
+    known = {"horizon_days", "churn", "flag", "margin_below", "support_cost_share"}
+    unknown = set(regret) - known
+    if unknown:
+        raise fail(
+            f"regret: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(sorted(known))})"
+        )
+    for name in ("churn", "flag"):
+        if not isinstance(regret.get(name, True), bool):
+            raise fail(f"regret.{name} must be true or false")
+    for name in ("margin_below", "support_cost_share"):
+        value = regret.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise fail(f"regret.{name} must be a number (or left out)")
+    return RegretRule(
+        churn=regret.get("churn", True),
+        flag=regret.get("flag", True),
+        margin_below=regret.get("margin_below", 0.0),
+        support_cost_share=regret.get("support_cost_share"),
     )
 
 

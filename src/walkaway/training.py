@@ -103,7 +103,10 @@ def train_and_evaluate(
         An unfitted :class:`WalkawayModel` with non-default settings.
     """
     labelled = label_deals(
-        history.deal_frame(), history.export_date, history.mapping.regret_horizon_days
+        history.deal_frame(),
+        history.export_date,
+        history.mapping.regret_horizon_days,
+        history.mapping.regret_rule,
     )
     closed = labelled[labelled["won"].notna()]
     won = int(closed["won"].sum())
