@@ -79,7 +79,8 @@ def quality_lines(folder: Path) -> list[str]:
 
 def examples(scores: pd.DataFrame, deals: pd.DataFrame, count: int = 3) -> list[str]:
     """A few deals with their scores and reasons, one of each recommendation when possible."""
-    picked = scores.groupby("recommendation", sort=False).head(1).head(count)
+    varied = scores.groupby("recommendation", sort=False).head(1)
+    picked = pd.concat([varied, scores.drop(varied.index)]).head(count)
     lines = []
     for index, row in picked.iterrows():
         lines.append(
