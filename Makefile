@@ -28,7 +28,7 @@ install: $(STAMP) ## Create .venv and install walkaway with its test extras (pin
 lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet -e '.[test]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,notebooks]'
 	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 	rm -rf .venv-lock
 
@@ -68,6 +68,7 @@ real-data: install ## Report walkaway on the public exports in ../shared/data (w
 	$(BIN)/python docs/make_real_data.py
 
 notebooks: install ## Open Jupyter Lab on the notebooks
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks]'
 	$(BIN)/jupyter lab notebooks/
 
 mlflow-ui: install ## Browse MLflow runs and the registry at http://127.0.0.1:5000
