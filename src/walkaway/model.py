@@ -37,7 +37,7 @@ from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_go
 from walkaway.features import FEATURES, build_features
 from walkaway.labels import DEFAULT_HORIZON_DAYS
 from walkaway.recommendation import Policy, recommend
-from walkaway.signs import GROUPS, SIGNS, TITLES, Feature
+from walkaway.signs import GROUPS, SIGNS, Feature
 
 MIN_WON = 40
 MIN_LOST = 40
@@ -543,9 +543,6 @@ class WalkawayModel:
         if not names:
             return np.ones(len(raw))
         return raw[names].notna().mean(axis=1).to_numpy()
-
-    def sign_titles(self) -> dict[str, str]:
-        return dict(TITLES)
 
 
 def single_feature_auc(X: pd.DataFrame, y: np.ndarray) -> pd.Series:
