@@ -19,6 +19,7 @@ import yaml
 from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
 from walkaway.mapping import shipped_mappings
+from walkaway.model import WalkawayModel
 from walkaway.plots import calibration_figure, sign_importance_figure
 from walkaway.quality import assess_export
 from walkaway.scoring import score_deals
@@ -93,6 +94,20 @@ def examples(scores: pd.DataFrame, deals: pd.DataFrame, count: int = 3) -> list[
     return lines
 
 
+def icp_line(
+    model: WalkawayModel, open_deals: pd.DataFrame, moment: pd.Timestamp, scores: pd.DataFrame
+) -> str:
+    """How the ICP sign was computed for the open deals: firmographics from the accounts table."""
+    raw = model.explain(open_deals, moment)["raw"]
+    known = raw[["industry", "employees"]].notna().all(axis=1)
+    return (
+        f"ICP fit from the accounts table: {known.sum():,} of {len(raw):,} open deals have their "
+        f"account's industry and head count ({raw.loc[known, 'industry'].nunique()} industries); "
+        f"the ICP sign moves p_good by {scores['effect_icp_fit'].abs().mean():.2f} points on "
+        "average (mean |effect|)."
+    )
+
+
 def section(name: str, folder: Path) -> list[str]:
     started = time.perf_counter()
     history = load_history(folder)
@@ -151,9 +166,7 @@ def section(name: str, folder: Path) -> list[str]:
             "",
             markdown(mix),
             "",
-            "Mean effect on p_good of the ICP sign over the open deals: "
-            f"{scores['effect_icp_fit'].mean():+.2f} points (mean |effect| "
-            f"{scores['effect_icp_fit'].abs().mean():.2f}), computed from the accounts table.",
+            icp_line(result.model, open_deals, moment, scores),
             "",
             *examples(scores, open_deals),
             "",

@@ -67,7 +67,8 @@ def test_maven_trains_in_time_order_and_scores_its_open_deals() -> None:
     # amounts come from the product list prices; ICP facts from the accounts table
     assert scores["amount"].notna().mean() > 0.99
     with_account = open_deals["account_id"].notna()
-    assert scores.loc[with_account, "effect_icp_fit"].abs().sum() > 0
+    icp = result.model.explain(open_deals[with_account], history.export_date)["raw"]
+    assert icp[["industry", "employees"]].notna().all().all()  # from accounts.csv
     assert deals.loc[deals["account_id"].notna(), "industry"].notna().all()
     assert not scores["reasons_need_fit"].str.contains("not in the catalogue").any()
     assert pd.isna(

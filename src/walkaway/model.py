@@ -96,6 +96,7 @@ class Calibrator:
     slope_: float = 1.0
     intercept_: float = 0.0
     isotonic_: IsotonicRegression | None = None
+    flat_: bool = False  # the head could not rank deals out of fold: it predicts the base rate
 
     def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
         if self.method == "isotonic":
@@ -104,6 +105,10 @@ class Calibrator:
         else:
             platt = LogisticRegression(C=1e4).fit(margin.reshape(-1, 1), y)
             self.slope_, self.intercept_ = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+            if self.slope_ < 0:  # out of fold, the ranking is worse than chance: trust the rate
+                rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+                self.slope_, self.intercept_ = 0.0, float(logit(rate))
+                self.flat_ = True
         return self
 
     def __call__(self, margin: np.ndarray) -> np.ndarray:
@@ -354,7 +359,13 @@ class WalkawayModel:
         rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
         calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
-        return Head(name, float(y.mean()), booster, calibrator, rows=len(y), shape=shape)
+        note = (
+            f"the {name} head ranks deals no better than chance out of fold: it predicts the "
+            f"base rate {y.mean():.1%} for every deal"
+            if calibrator.flat_
+            else ""
+        )
+        return Head(name, float(y.mean()), booster, calibrator, note=note, rows=len(y), shape=shape)
 
     def _candidate_params(self, rows: int) -> dict[str, dict[str, object]]:
         """Tree shapes to choose from: the data decide how much interaction they hold. Given

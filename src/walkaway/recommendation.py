@@ -66,7 +66,8 @@ class Policy:
         return cls(
             pursue_p_good=round(float(np.quantile(good, 0.7)), 4),
             compete_expected_value=round(float(np.median(expected)), 2),
-            walk_away_p_regret=round(float(regret_rate), 4),
+            # Without regret data (a base rate of 0) regret risk cannot be high: only loss risk.
+            walk_away_p_regret=round(float(regret_rate), 4) if regret_rate > 0 else 1.0,
             walk_away_p_win=round(float(np.quantile(p_win, 0.25)), 4),
         )
 

@@ -143,8 +143,7 @@ def train_and_evaluate(
             "order is known), and history features (earlier wins, the seller's record, the ICP) "
             "cannot be computed point in time, so they stay empty"
         )
-    if model.regret_head_.note:
-        notes.append(model.regret_head_.note)
+    notes += [head.note for head in (model.win_head_, model.regret_head_) if head.note]
 
     X_train = model._encode(model.featurise(train))
     win_scores = model.predict(win_holdout)

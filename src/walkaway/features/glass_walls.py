@@ -90,9 +90,11 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         tenure = _as_float(X, "incumbent_tenure_years")
         # A tenure implies an incumbent even when the vendor's name was left blank.
         present = vendor.notna() | (tenure > 0)
-        out["incumbent_present"] = present.astype(float)
-        # No incumbent means no tenure (0), not an unknown one.
-        out["incumbent_tenure_years"] = tenure.where(present, 0.0)
+        known = "incumbent_vendor" in X or "incumbent_tenure_years" in X
+        # No incumbent means no tenure (0), not an unknown one; an export without the columns
+        # knows neither.
+        out["incumbent_present"] = present.astype(float) if known else np.nan
+        out["incumbent_tenure_years"] = tenure.where(present, 0.0) if known else np.nan
         out["competitor_count"] = _as_float(X, "competitor_count")
         tender = _as_float(X, "formal_tender")
         out["formal_tender"] = tender

@@ -1,0 +1,169 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Review the open pipeline
+#
+# This notebook scores the open deals of a CRM export with the model in use (the `@champion`
+# in MLflow) and turns the scores into what a sales leader acts on:
+#
+# 1. the **recommendation mix**: how many deals, and how much pipeline value, the model would
+#    pursue, compete for, keep a presence in, walk away from or qualify further;
+# 2. the **walk-away** and **keep-presence** lists, biggest first, each with its reasons;
+# 3. one deal's **waterfall**: how each sign, and the inputs inside it, moved its scores;
+# 4. the scored list **written for the CRM**.
+#
+# Each deal's scores are **p_win** (chance of winning), **p_regret** (chance a win is one we
+# regret) and **p_good = p_win × (1 − p_regret)**, and each sign's effect on p_good in points.
+# The three signs: **glass walls** (an entrenched rival), **outside the ideal customer profile**
+# and **square peg, round hole** (what we sell does not meet what they need); everything else is
+# the **deal context**.
+#
+# Every step is one call to `walkaway.review`; the notebook holds no logic of its own. Set the
+# inputs in the next cell and run all cells. To review the public Maven export instead, set
+# `EXPORT = Path("../../shared/data/maven-crm-opportunities")` and
+# `PIPELINE = EXPORT / "sales_pipeline.csv"`.
+
+# %%
+from pathlib import Path
+
+EXPORT = Path("../data/raw/synthetic-crm")  # your export folder (the history the model knows)
+PIPELINE = EXPORT / "pipeline.csv"  # the open deals to score
+MAPPING = None  # None: detected from the export's columns
+MODELS = Path("../models")  # MLflow store (SQLite) of walkaway train
+OUT = Path("../data/processed/notebook-scored-open-deals.csv")  # the list for the CRM
+AS_OF = None  # the day deals are scored as at; None: the day the export was taken
+
+# %% [markdown]
+# ## The export
+#
+# On a fresh clone the demo export does not exist yet: the next cell writes the synthetic CRM
+# history (5,000 deals, seed 7; its open deals are `pipeline.csv`) when the export folder holds
+# no CSV or Parquet file yet. A folder that already holds an export (Maven's, say) is only read,
+# never written to.
+
+# %%
+# %matplotlib inline
+import pandas as pd
+
+from walkaway import review
+
+pd.set_option("display.max_colwidth", 90)
+review.ensure_demo_export(EXPORT)
+
+# %% [markdown]
+# ## The model
+#
+# The champion is loaded from the MLflow store in `MODELS` (SQLite, unless
+# `MLFLOW_TRACKING_URI` points at a team server). When the store has no champion yet, a model
+# is trained on `EXPORT` and registered, and becomes the champion, so this notebook does not
+# depend on `02` having run. When the champion learned from another kind of export (another
+# mapping), it cannot judge these deals: a model is trained here on `EXPORT` and not registered,
+# so the champion of the other export stays as it is.
+
+# %%
+reviewed = review.champion_or_train(EXPORT, MODELS, MAPPING)
+reviewed.summary()
+
+# %% [markdown]
+# ## Scoring the open deals
+#
+# The pipeline file is read through the mapping and checked against the data contract row by
+# row, as the batch job does: open deals are scored, and every other row is left out with its
+# reason (a broken rule, or a deal already closed). Deals are scored as at `AS_OF`, by default
+# the day the export was taken, so that an old export is not scored as if it were today.
+
+# %%
+as_of = review.scoring_date(EXPORT, MAPPING, AS_OF)
+pipeline = review.open_deals(PIPELINE, MAPPING)
+scores = review.score_open_deals(reviewed, pipeline, as_of)
+pipeline.summary()
+
+# %% [markdown]
+# The first rows left out, and why:
+
+# %%
+pipeline.rejects.head(10)
+
+# %% [markdown]
+# ## 1 · The recommendation mix
+#
+# Deals and pipeline value per recommendation. **Pursue**: p_good in the top tier.
+# **Compete**: glass walls dominate, but the expected return justifies a head-to-head.
+# **Keep presence**: glass walls dominate and the return is modest: stay present as the second
+# option. **Walk away**: outside the ICP or a poor fit for their needs, with a high risk of
+# regret or loss. **Qualify**: no sign dominates, or too little is known: find out more first.
+# `good_value` is the sum of p_good × amount: the value we can expect to win and keep.
+
+# %%
+mix = review.recommendation_mix(scores)
+mix
+
+# %%
+review.recommendation_mix_figure(mix)
+
+# %% [markdown]
+# ## 2 · Deals to walk away from
+#
+# The biggest deals the model would walk away from, with each sign's effect on p_good in points
+# and the reasons inside the ICP and need-fit signs: these are tomorrow's regrettable sales, or
+# deals we cannot serve well. Freeing the sellers' time here is the point of the exercise.
+
+# %%
+print(review.list_caption(scores, "walk_away"))
+review.deal_list(scores, "walk_away")
+
+# %% [markdown]
+# ## 3 · Deals to keep a presence in
+#
+# Glass walls: a rival is entrenched and the expected return does not justify a head-to-head.
+# Stay present as the credible second option, at low cost, for the day the incumbent slips.
+
+# %%
+print(review.list_caption(scores, "keep_presence"))
+review.deal_list(scores, "keep_presence")
+
+# %% [markdown]
+# ## 4 · One deal, sign by sign
+#
+# The biggest deal to walk away from (else to keep a presence in, to compete for...), first as
+# the model sees it: every input inside each sign, in words.
+
+# %%
+deal_id = review.deal_to_explain(scores)
+deal = pipeline.deal(deal_id)
+review.deal_summary(reviewed.model, deal, as_of)
+
+# %% [markdown]
+# Its waterfall, per head, in log-odds: from the **bias** (an average deal), each sign adds its
+# features' TreeSHAP contributions (LightGBM `pred_contrib`, exact), and the **margin** is the
+# deal's log-odds, which the calibrator turns into p_win or p_regret. Inside each sign, the
+# features that move it most, and the rest of the sign as one row, so a sign's features add up
+# to it. `p_good_points` is each part's effect on p_good (both heads together), the figure the
+# seller sees ("glass walls cost 12 points").
+
+# %%
+waterfall = review.waterfall(reviewed.model, deal, as_of)
+waterfall
+
+# %%
+review.waterfall_figure(waterfall, deal_id)
+
+# %% [markdown]
+# ## 5 · The list for the CRM
+#
+# The batch job (`walkaway.batch.score_file`, as `walkaway score` runs it) scores the pipeline
+# again into `OUT`: one row per scored deal with its scores, sign effects, reasons,
+# recommendation and the model's name and version, text a spreadsheet would run as a formula
+# made inert, and the rows left out in `<OUT>.rejects.csv` beside it. Files are written whole
+# or not at all.
+
+# %%
+review.write_for_crm(PIPELINE, OUT, reviewed, MAPPING, as_of)
