@@ -34,7 +34,6 @@ from matplotlib.ticker import FuncFormatter
 from walkaway.features import build_features
 from walkaway.features.icp_fit import EMPLOYEE_LABELS, REVENUE_LABELS, icp_in_words
 from walkaway.history import History
-from walkaway.labels import label_deals
 from walkaway.plots import SIGN_COLOURS
 from walkaway.signs import TITLES
 from walkaway.synth import write_synthetic_history
@@ -177,12 +176,7 @@ def explore(history: History) -> Exploration:
     >>> "icp_similarity" in exploration.features
     True
     """
-    labelled = label_deals(
-        history.deal_frame(),
-        history.export_date,
-        history.mapping.regret_horizon_days,
-        history.mapping.regret_rule,
-    )
+    labelled = history.labelled()
     closed = labelled[labelled["won"].notna()]
     if closed.empty:
         return Exploration(history, labelled, pd.DataFrame(index=closed.index), pd.DataFrame())

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
+from walkaway.labels import label_deals
 from walkaway.mapping import Mapping, RelatedTable
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
@@ -41,6 +42,14 @@ class History:
     def deal_frame(self) -> pd.DataFrame:
         """Deals with their account's firmographics joined on ``account_id`` (left join)."""
         return join_accounts(self.deals, self.accounts)
+
+    def labelled(self) -> pd.DataFrame:
+        """The deal frame with its labels (won, regret) under the mapping's regret horizon and
+        rule, as of the export date (see :func:`walkaway.labels.label_deals`)."""
+        mapping = self.mapping
+        return label_deals(
+            self.deal_frame(), self.export_date, mapping.regret_horizon_days, mapping.regret_rule
+        )
 
     def catalogue(self) -> dict[str, str]:
         """Product -> its capabilities text, from the products table (empty without one)."""

@@ -21,7 +21,6 @@ from walkaway.contracts import ContractError, Problem
 from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
 from walkaway.features.icp_fit import IcpFit, icp_in_words
-from walkaway.labels import label_deals
 from walkaway.model import CALIBRATION_FOLDS, DEFAULT_LGBM_PARAMS, WalkawayModel
 from walkaway.recommendation import Policy
 from walkaway.training import HOLDOUT_SHARE, TrainingResult, train_and_evaluate
@@ -204,11 +203,6 @@ def score_job(
 def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:
     """The ICP learned from a whole history: sentences and the table behind them."""
     checked = load_history(history, mapping)
-    labelled = label_deals(
-        checked.deal_frame(),
-        checked.export_date,
-        checked.mapping.regret_horizon_days,
-        checked.mapping.regret_rule,
-    )
+    labelled = checked.labelled()
     icp = IcpFit().fit(labelled)
     return icp_in_words(icp.profile_), icp.profile_

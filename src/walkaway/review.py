@@ -367,17 +367,10 @@ def holdout_deals(history: Path, mapping: str | Path | None = None) -> pd.DataFr
     """The win head's holdout: the newest 20% of closed deals, labelled (``won``), as training
     splits them. No model learned from these deals."""
     from walkaway.exports import load_history
-    from walkaway.labels import label_deals
     from walkaway.model import newest_split
     from walkaway.training import HOLDOUT_SHARE
 
-    checked = load_history(Path(history), mapping)
-    labelled = label_deals(
-        checked.deal_frame(),
-        checked.export_date,
-        checked.mapping.regret_horizon_days,
-        checked.mapping.regret_rule,
-    )
+    labelled = load_history(Path(history), mapping).labelled()
     closed = labelled[labelled["won"].notna()]
     _, held = newest_split(closed["closed_date"], HOLDOUT_SHARE, closed["won"].to_numpy())
     return closed[held]

@@ -29,7 +29,6 @@ from walkaway.evaluation import (
     sign_attribution,
 )
 from walkaway.history import History
-from walkaway.labels import label_deals
 from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel, newest_split
 from walkaway.signs import GROUPS, SIGNS
 
@@ -102,12 +101,7 @@ def train_and_evaluate(
     model
         An unfitted :class:`WalkawayModel` with non-default settings.
     """
-    labelled = label_deals(
-        history.deal_frame(),
-        history.export_date,
-        history.mapping.regret_horizon_days,
-        history.mapping.regret_rule,
-    )
+    labelled = history.labelled()
     closed = labelled[labelled["won"].notna()]
     won = int(closed["won"].sum())
     if won < MIN_WON or len(closed) - won < MIN_LOST:
