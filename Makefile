@@ -59,10 +59,10 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run
 
 bench-quick: install ## Quick benchmarks for development (small sizes, one run each)
-	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/python -m benchmarks.run --quick
 
 real-data: install ## Report walkaway on the public exports in ../shared/data (writes docs/real-data.md)
 	$(BIN)/python docs/make_real_data.py

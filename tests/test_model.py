@@ -139,3 +139,14 @@ def test_leakage_guard_lets_honest_features_through() -> None:
     check_leakage(X, y, "win")  # a strong but imperfect feature is not a leak
     with pytest.raises(LeakageError):
         check_leakage(X.assign(copy=y), y, "win")
+
+
+def test_each_tree_learns_from_a_bounded_sample_of_a_large_history() -> None:
+    from walkaway.model import DEFAULT_LGBM_PARAMS, MAX_BAGGED_ROWS
+
+    small = WalkawayModel()._candidate_params(10_000)
+    large = WalkawayModel()._candidate_params(5_000_000)
+    for shape in ("shallow", "deeper"):
+        assert small[shape]["bagging_fraction"] == DEFAULT_LGBM_PARAMS["bagging_fraction"]
+        assert large[shape]["bagging_fraction"] * 5_000_000 <= MAX_BAGGED_ROWS + 1
+        assert large[shape]["bagging_freq"] >= 1  # bagging is on: every tree draws its sample

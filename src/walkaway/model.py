@@ -78,6 +78,13 @@ MAX_TREES = 3000
 MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS = 0.05, 20, 200
 EARLY_STOPPING_ROUNDS = 60
 CALIBRATION_FOLDS = 4
+# Each tree learns from a bagged sample of at most this many rows. A tree of a few leaves is
+# estimated well from far fewer, and across trees every row is used, so a million-deal history
+# trains in minutes instead of a quarter of an hour (benchmarks/RESULTS.md).
+MAX_BAGGED_ROWS = 200_000
+# Choosing between tree shapes, and reading the policy's quantiles, needs no more rows than
+# this: larger heads make both choices on a seeded random sample of this size.
+SAMPLE_ROWS = 200_000
 
 
 class NotEnoughData(WalkawayError, ValueError):
@@ -327,11 +334,13 @@ class WalkawayModel:
                 ),
             )
 
-        p_win = self.win_head_.calibrate(self.win_head_.margin(X))
-        p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
-        policy = Policy.from_training(
-            p_win, p_regret, closed["amount"].to_numpy(dtype=float), self.regret_head_.base_rate
-        )
+        rows = np.arange(len(X))
+        if len(rows) > SAMPLE_ROWS:  # quantiles need no more rows than this
+            rows = np.sort(np.random.default_rng(0).choice(len(X), SAMPLE_ROWS, replace=False))
+        p_win = self.win_head_.calibrate(self.win_head_.margin(X.iloc[rows]))
+        p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X.iloc[rows]))
+        amount = closed["amount"].to_numpy(dtype=float)[rows]
+        policy = Policy.from_training(p_win, p_regret, amount, self.regret_head_.base_rate)
         self.policy_ = policy.with_overrides(self.policy_overrides or {})
         self.trained_until_ = closed["closed_date"].max()
         return self
@@ -339,8 +348,9 @@ class WalkawayModel:
     def _fit_head(self, name: str, X: pd.DataFrame, y: np.ndarray, dates: pd.Series) -> Head:
         """Cross-fit each candidate tree shape on K folds (time-ordered when there are dates):
         every row gets an out-of-fold margin and each fold an early-stopped tree count. The
-        shape with the lowest out-of-fold log loss wins; the calibrator learns on its
-        out-of-fold margins, and the head's booster is refit on all rows."""
+        shape with the lowest out-of-fold log loss wins (chosen on a sample of
+        :data:`SAMPLE_ROWS` rows for a larger head, then cross-fitted on all); the calibrator
+        learns on its out-of-fold margins, and the head's booster is refit on all rows."""
         folds = time_folds(dates, self.calibration_folds, y)
         for fold in range(self.calibration_folds):
             held = folds == fold
@@ -348,13 +358,12 @@ class WalkawayModel:
                 raise NotEnoughData(
                     f"the {name} head has a fold with a single class: too few deals"
                 )
-        best = None
-        for shape, params in self._candidate_params(len(y)).items():
-            out_of_fold, trees = self._cross_fit(params, X, y, folds)
-            loss = log_loss(y, expit(out_of_fold), labels=[0, 1])
-            if best is None or loss < best[0] - 1e-6:
-                best = (loss, shape, params, out_of_fold, trees)
-        loss, shape, params, out_of_fold, trees = best
+        candidates = self._candidate_params(len(y))
+        if len(candidates) > 1 and len(y) > SAMPLE_ROWS:
+            rows = np.sort(np.random.default_rng(0).choice(len(y), SAMPLE_ROWS, replace=False))
+            sampled = self._choose_shape(candidates, X.iloc[rows], y[rows], folds[rows])
+            candidates = {sampled[1]: sampled[2]}
+        loss, shape, params, out_of_fold, trees = self._choose_shape(candidates, X, y, folds)
         # The refit sees K/(K-1) times the rows each fold model saw: let it grow as much longer.
         rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
         booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
@@ -367,17 +376,39 @@ class WalkawayModel:
         )
         return Head(name, float(y.mean()), booster, calibrator, note=note, rows=len(y), shape=shape)
 
+    def _choose_shape(
+        self,
+        candidates: dict[str, dict[str, object]],
+        X: pd.DataFrame,
+        y: np.ndarray,
+        folds: np.ndarray,
+    ) -> tuple[float, str, dict[str, object], np.ndarray, list[int]]:
+        """Cross-fit each candidate; the one with the lowest out-of-fold log loss, as (loss,
+        shape, params, out-of-fold margins, tree count per fold)."""
+        best = None
+        for shape, params in candidates.items():
+            out_of_fold, trees = self._cross_fit(params, X, y, folds)
+            loss = log_loss(y, expit(out_of_fold), labels=[0, 1])
+            if best is None or loss < best[0] - 1e-6:
+                best = (loss, shape, params, out_of_fold, trees)
+        return best
+
     def _candidate_params(self, rows: int) -> dict[str, dict[str, object]]:
         """Tree shapes to choose from: the data decide how much interaction they hold. Given
         ``lgbm_params``, the default shape with those settings is the only candidate."""
         leaf_rows = int(np.clip(rows * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
-        shallow = {**DEFAULT_LGBM_PARAMS, "min_child_samples": leaf_rows}
+        bagging = min(float(DEFAULT_LGBM_PARAMS["bagging_fraction"]), MAX_BAGGED_ROWS / rows)
+        shallow = {
+            **DEFAULT_LGBM_PARAMS,
+            "min_child_samples": leaf_rows,
+            "bagging_fraction": round(bagging, 4),
+        }
         if self.lgbm_params:
             return {"custom": {**shallow, **self.lgbm_params}}
         return {
             "shallow": shallow,
             "deeper": {
-                **DEFAULT_LGBM_PARAMS,
+                **shallow,
                 "num_leaves": 31,
                 "max_depth": -1,
                 "extra_trees": False,

@@ -109,20 +109,7 @@ def train_and_evaluate(
             f"walkaway needs at least {MIN_WON} won and {MIN_LOST} lost closed deals to learn "
             f"from; {history.source} has {won} won and {len(closed) - won} lost"
         )
-    _, win_holdout_rows = newest_split(
-        closed["closed_date"], holdout_share, closed["won"].to_numpy()
-    )
-    win_holdout = closed[win_holdout_rows]
-    train = closed[~win_holdout_rows].copy()
-
-    matured = closed[closed["regret_label"].notna()]
-    _, regret_holdout_rows = newest_split(
-        matured["closed_date"], holdout_share, matured["regret_label"].to_numpy()
-    )
-    regret_holdout = matured[regret_holdout_rows]
-    # The regret head must not learn from the wins that judge it.
-    train.loc[train.index.isin(regret_holdout.index), "regret_label"] = np.nan
-
+    train, win_holdout, regret_holdout = split_holdouts(closed, holdout_share)
     model = model or WalkawayModel(
         catalogue=history.catalogue(),
         horizon_days=history.mapping.regret_horizon_days,
@@ -182,6 +169,31 @@ def train_and_evaluate(
         "sign_importance": result.sign_importance(),
     }
     return result
+
+
+def split_holdouts(
+    closed: pd.DataFrame, holdout_share: float = HOLDOUT_SHARE
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Training deals, the win holdout and the regret holdout of labelled closed deals.
+
+    The win holdout is the newest ``holdout_share`` of closed deals; the regret holdout the
+    newest ``holdout_share`` of matured wins. Training deals are the rest of the closed deals,
+    with the regret label removed from regret-holdout wins so the regret head never learns from
+    the wins that judge it. Anyone comparing against walkaway (the benchmarks' peer recipes)
+    uses this same split.
+    """
+    _, win_holdout_rows = newest_split(
+        closed["closed_date"], holdout_share, closed["won"].to_numpy()
+    )
+    win_holdout = closed[win_holdout_rows]
+    train = closed[~win_holdout_rows].copy()
+    matured = closed[closed["regret_label"].notna()]
+    _, regret_holdout_rows = newest_split(
+        matured["closed_date"], holdout_share, matured["regret_label"].to_numpy()
+    )
+    regret_holdout = matured[regret_holdout_rows]
+    train.loc[train.index.isin(regret_holdout.index), "regret_label"] = np.nan
+    return train, win_holdout, regret_holdout
 
 
 def _add_truth(

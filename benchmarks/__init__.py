@@ -1,0 +1,1 @@
+"""walkaway benchmarks: `make bench` runs :mod:`benchmarks.run`."""
