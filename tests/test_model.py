@@ -141,8 +141,8 @@ def test_leakage_guard_lets_honest_features_through() -> None:
         check_leakage(X.assign(copy=y), y, "win")
 
 
-def test_each_tree_learns_from_a_bounded_sample_of_a_large_history() -> None:
-    from walkaway.model import DEFAULT_LGBM_PARAMS, MAX_BAGGED_ROWS
+def test_a_large_history_learns_faster_from_bounded_samples() -> None:
+    from walkaway.model import DEFAULT_LGBM_PARAMS, FAST_RATE_ROWS, MAX_BAGGED_ROWS
 
     small = WalkawayModel()._candidate_params(10_000)
     large = WalkawayModel()._candidate_params(5_000_000)
@@ -150,3 +150,5 @@ def test_each_tree_learns_from_a_bounded_sample_of_a_large_history() -> None:
         assert small[shape]["bagging_fraction"] == DEFAULT_LGBM_PARAMS["bagging_fraction"]
         assert large[shape]["bagging_fraction"] * 5_000_000 <= MAX_BAGGED_ROWS + 1
         assert large[shape]["bagging_freq"] >= 1  # bagging is on: every tree draws its sample
+    assert small["shallow"]["learning_rate"] == DEFAULT_LGBM_PARAMS["learning_rate"]
+    assert WalkawayModel()._candidate_params(FAST_RATE_ROWS + 1)["shallow"]["learning_rate"] == 0.1
