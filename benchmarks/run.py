@@ -473,8 +473,9 @@ def report(results: Results, sizes: Sizes, quick: bool, minutes: float, work: Pa
         "",
         f"Written by `{command}` (`make bench{'-quick' if quick else ''}`) in {minutes:.1f} "
         f"minutes. Command steps run in a fresh process each; times are medians of "
-        f"{sizes.repeat} run(s) (one run at 1,000,000 deals); peak memory is the process's "
-        "maximum resident set size.",
+        f"{sizes.repeat} run(s)"
+        f"{' (one run at 1,000,000 deals)' if max(sizes.train + sizes.score) >= 1_000_000 else ''}"
+        "; peak memory is the process's maximum resident set size.",
         "",
         *machine(),
         "",
