@@ -21,7 +21,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX
 from walkaway.evaluation import probability_metrics
-from walkaway.training import TrainingResult
+from walkaway.history import History
+from walkaway.training import TrainingResult, split_holdouts, train_and_evaluate
 
 # Not a description of the deal: keys, dates, the outcome, the final stage of a closed deal.
 NOT_RAW = frozenset({"deal_id", "account_id", "account_name", "stage"})
@@ -58,10 +59,13 @@ def raw_columns(deals: pd.DataFrame) -> pd.DataFrame:
     raw = pd.DataFrame(index=deals.index)
     for column in columns:
         values = deals[column]
-        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-            raw[column] = pd.to_numeric(values, errors="coerce").astype(float)
-        elif values.dtype == object and values.dropna().map(type).eq(bool).all():
+        # Canonical columns have a declared kind; an extra column is what its dtype says.
+        numeric = pd.api.types.is_numeric_dtype(values)
+        kind = specs[column].kind if column in specs else ("number" if numeric else "text")
+        if kind == "bool":
             raw[column] = values.map({True: 1.0, False: 0.0})
+        elif kind == "number":
+            raw[column] = pd.to_numeric(values, errors="coerce").astype(float)
         else:
             raw[column] = values.astype("string")
     return raw
@@ -117,6 +121,16 @@ def add_peers(result: TrainingResult, train: pd.DataFrame) -> None:
         y = rows[label].to_numpy(dtype=float)
         for name, recipe in PEERS.items():
             holdout.predictions[name] = recipe(X_train, y)(X_holdout)
+
+
+def train_with_peers(history: History, truth: pd.DataFrame | None = None) -> TrainingResult:
+    """Train and evaluate walkaway as `walkaway train` does, with the peers' holdout
+    predictions added next to its own."""
+    result = train_and_evaluate(history, truth=truth)
+    labelled = history.labelled()
+    train, _, _ = split_holdouts(labelled[labelled["won"].notna()])
+    add_peers(result, train)
+    return result
 
 
 def quality_table(result: TrainingResult, predictors: tuple[str, ...]) -> pd.DataFrame:

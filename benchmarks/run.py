@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.quality import add_peers, decision_value_of, quality_table
+from benchmarks.quality import decision_value_of, quality_table, train_with_peers
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -330,16 +330,11 @@ def bench_explanations(models: Path, export: Path, sizes: Sizes, results: Result
 def bench_quality(sizes: Sizes, work: Path, env: dict[str, str], results: Results) -> None:
     """walkaway vs the ceiling, the peers and the baselines; decision value; same holdouts."""
     from walkaway.exports import load_history
-    from walkaway.training import split_holdouts, train_and_evaluate
 
     for n in sizes.quality:
         export = synthesise(n, 11, work / f"export-{n}", env)
-        history = load_history(export)
         truth = pd.read_parquet(export / "truth.parquet")
-        result = train_and_evaluate(history, truth=truth)
-        labelled = history.labelled()
-        train, _, _ = split_holdouts(labelled[labelled["won"].notna()])
-        add_peers(result, train)
+        result = train_with_peers(load_history(export), truth)
         results.quality[n] = quality_table(result, PREDICTORS)
         results.attribution[n] = result.attribution or {}
         results.decisions[n] = decision_value_of(result, truth, WORK_SHARE)
@@ -348,19 +343,13 @@ def bench_quality(sizes: Sizes, work: Path, env: dict[str, str], results: Result
 def bench_real_data(results: Results) -> None:
     """walkaway vs the peers on the public exports in ../shared/data, when present."""
     from walkaway.exports import load_history
-    from walkaway.training import split_holdouts, train_and_evaluate
 
     missing = [str(p) for p in REAL_EXPORTS.values() if not p.is_dir()]
     if missing:
         results.real_skipped = f"skipped: {', '.join(missing)} not found (see DESIGN.md)"
         return
     for name, folder in REAL_EXPORTS.items():
-        history = load_history(folder)
-        result = train_and_evaluate(history)
-        labelled = history.labelled()
-        train, _, _ = split_holdouts(labelled[labelled["won"].notna()])
-        add_peers(result, train)
-        results.real[name] = quality_table(result, PREDICTORS)
+        results.real[name] = quality_table(train_with_peers(load_history(folder)), PREDICTORS)
 
 
 def table(rows: list[Measurement]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -17,32 +16,26 @@ from hypothesis import strategies as st
 from benchmarks.quality import (
     MAX_CATEGORIES,
     Outcomes,
-    add_peers,
     as_categories,
     choose,
     decision_value,
     decision_value_of,
     quality_table,
     raw_columns,
+    train_with_peers,
     walkaway_order,
 )
 from walkaway.contracts import LABEL_ONLY_COLUMNS, to_wire
 from walkaway.history import History
-from walkaway.training import TrainingResult, split_holdouts
+from walkaway.training import TrainingResult
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def with_peers(trained: TrainingResult, history: History) -> TrainingResult:
-    """A copy of the trained result with the peer recipes' holdout predictions added."""
-    result = copy.copy(trained)
-    result.win = copy.deepcopy(trained.win)
-    result.regret = copy.deepcopy(trained.regret)
-    labelled = history.labelled()
-    train, _, _ = split_holdouts(labelled[labelled["won"].notna()])
-    add_peers(result, train)
-    return result
+def with_peers(history: History, synthetic_dir: Path) -> TrainingResult:
+    """walkaway trained on the small history, with the peer recipes' holdout predictions."""
+    return train_with_peers(history, pd.read_parquet(synthetic_dir / "truth.parquet"))
 
 
 def test_raw_columns_describe_the_deal_without_keys_dates_labels_or_stage(
@@ -87,8 +80,8 @@ def test_quality_table_measures_against_walkaway_and_the_ceiling(
     truth = table[table["predictor"] == "truth"]
     assert np.allclose(truth["auc_gap_to_ceiling"], 0.0)
     assert np.allclose(truth["share_of_ceiling_lift"], 1.0)
-    # The synthetic truth is the best possible ranking in expectation; walkaway sits below it.
-    assert (ours["auc_gap_to_ceiling"] < 0.05).all()
+    # The synthetic truth is the best possible ranking in expectation; walkaway sits just below.
+    assert ours["auc_gap_to_ceiling"].between(-0.05, 0.0).all()
 
 
 def test_following_the_recommendations_works_pursue_first_and_walk_away_last() -> None:

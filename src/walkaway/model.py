@@ -178,6 +178,20 @@ def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
         timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
 
 
+def sample_rows(rows: int, size: int = SAMPLE_ROWS) -> np.ndarray:
+    """Positions of a seeded random sample of ``size`` of ``rows`` rows, in order (all of them
+    when there are no more than ``size``).
+
+    Examples
+    --------
+    >>> sample_rows(5).tolist(), len(sample_rows(10, size=3))
+    ([0, 1, 2, 3, 4], 3)
+    """
+    if rows <= size:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(0).choice(rows, size, replace=False))
+
+
 def time_folds(dates: pd.Series, folds: int, y: np.ndarray | None = None) -> np.ndarray:
     """Fold number of each row: consecutive blocks of equal size in date order, or stratified
     random folds of ``y`` when there are no dates.
@@ -338,9 +352,7 @@ class WalkawayModel:
                 ),
             )
 
-        rows = np.arange(len(X))
-        if len(rows) > SAMPLE_ROWS:  # quantiles need no more rows than this
-            rows = np.sort(np.random.default_rng(0).choice(len(X), SAMPLE_ROWS, replace=False))
+        rows = sample_rows(len(X))  # the policy's quantiles need no more
         p_win = self.win_head_.calibrate(self.win_head_.margin(X.iloc[rows]))
         p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X.iloc[rows]))
         amount = closed["amount"].to_numpy(dtype=float)[rows]
@@ -364,7 +376,7 @@ class WalkawayModel:
                 )
         candidates = self._candidate_params(len(y))
         if len(candidates) > 1 and len(y) > SAMPLE_ROWS:
-            rows = np.sort(np.random.default_rng(0).choice(len(y), SAMPLE_ROWS, replace=False))
+            rows = sample_rows(len(y))
             sampled = self._choose_shape(candidates, X.iloc[rows], y[rows], folds[rows])
             candidates = {sampled[1]: sampled[2]}
         loss, shape, params, out_of_fold, trees = self._choose_shape(candidates, X, y, folds)
