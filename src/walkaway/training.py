@@ -59,6 +59,10 @@ class TrainingResult:
     attribution: dict[str, float] | None
     fingerprint: dict[str, object]
     notes: list[str]
+    # The model the holdouts judged (fitted without them); ``model`` is the one to register.
+    evaluated_model: WalkawayModel | None = None
+    # Why this run must never be promoted automatically (empty when nothing looks leaked).
+    suspected_leak: str = ""
 
     def metrics_table(self) -> pd.DataFrame:
         """Holdout metrics, one row per (head, predictor)."""
