@@ -345,12 +345,19 @@ def mapping_init(
 @app.command()
 def promote(
     version: Annotated[int, typer.Argument(help="Registered version to make the champion.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Promote even a version whose run was flagged as a suspected leak."
+        ),
+    ] = False,
     models_dir: ModelsOption = Path("models"),
 ) -> None:
-    """Make a registered version the champion."""
+    """Make a registered version the champion (a suspected leak only with --force)."""
     from walkaway import registry
 
-    console.print(registry.promote(version, models_dir=models_dir))
+    message = registry.promote(version, models_dir=models_dir, force=force)
+    console.print(message, markup=False, highlight=False)
 
 
 @app.command()
@@ -358,7 +365,7 @@ def rollback(models_dir: ModelsOption = Path("models")) -> None:
     """Give the champion alias back to the previous champion."""
     from walkaway import registry
 
-    console.print(registry.rollback(models_dir=models_dir))
+    console.print(registry.rollback(models_dir=models_dir), markup=False, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,11 +5,31 @@
 - The whole model (features, both heads, calibrators, explainer, policy) is logged as one
   pyfunc, :class:`WalkawayPyfunc`, with a signature and an input example, and registered as
   ``walkaway``. Calling ``predict`` on canonical deals returns scores, sign effects, reasons
-  and recommendations.
-- Champion / challenger: a new version becomes ``@champion`` when there is none, or when it is
-  at least as good as the champion on the new run's holdout (log loss of each head, no worse).
-  Otherwise it stays a challenger, and the decision says why. Promotions are remembered, so
-  ``rollback`` can return to the previous champion. Every decision is a tag on the version.
+  and recommendations. The run also logs its holdout predictions
+  (``metrics/holdout_predictions.parquet``: head, deal_id, y, p).
+
+Champion and challenger: **the win head decides, the regret head guards.** A new version
+becomes ``@champion`` when there is none, or when, on deals neither model learned from,
+
+- its win head's mean log loss is no worse than the champion's, and
+- its regret head's mean log loss is not worse by more than 2 standard errors of the paired
+  per-deal difference (so a noise-sized regret difference never blocks a better win head).
+
+Deals neither model learned from: when the champion's run was trained on the same data (same
+``data_sha256``), the two runs' logged holdout predictions, paired by deal (each made by a
+model fitted without its holdout); otherwise the new holdout's deals closed strictly after the
+champion's training data (``trained_until_`` for the win head, ``regret_trained_until_`` for
+the regret head), scored by the champion. With fewer than :data:`MIN_FAIR_DEALS` such deals
+(or a single class) for the win head, the new version is promoted: it learned from newer data;
+with too few for the regret head, the guard is not applied. The decision says which path was
+used and gives the figures compared. Otherwise the new version stays a challenger.
+
+A run flagged as a suspected leak (``TrainingResult.suspected_leak``) is never promoted
+automatically, and :func:`promote` refuses it unless forced. Every decision (the automatic one
+after training, each ``promote`` and ``rollback``) is appended to the versions it concerns as
+numbered tags ``decision.1``, ``decision.2``, ... (UTC time, action, text); ``decision`` holds
+the latest, and :func:`decisions` reads a version's history back. Promotions are remembered,
+so ``rollback`` can return to the previous champion.
 """
 
 from __future__ import annotations
@@ -18,13 +38,16 @@ import contextlib
 import io
 import logging
 import os
+import re
 import tempfile
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
@@ -32,15 +55,20 @@ from mlflow.types import ColSpec, Schema
 from walkaway import __version__
 from walkaway.contracts import WIRE_COLUMNS, parse_canonical, to_wire
 from walkaway.errors import WalkawayError
-from walkaway.evaluation import probability_metrics
 from walkaway.model import WalkawayModel
 from walkaway.scoring import score_deals
-from walkaway.training import Holdout, TrainingResult
+from walkaway.training import TrainingResult
 
 MODEL_NAME = "walkaway"
 CHAMPION = "champion"
 HISTORY_TAG = "champion_history"
 DEFAULT_MODELS_DIR = Path("models")
+DECISION_TAG = "decision"  # the latest decision; ``decision.1``, ``decision.2``... keep them all
+LEAK_TAG = "suspected_leak"  # why a version must not be promoted without force
+PREDICTIONS_ARTIFACT = "metrics/holdout_predictions.parquet"
+MIN_FAIR_DEALS = 100  # fewer deals neither model learned from cannot tell two models apart
+GUARD_STANDARD_ERRORS = 2.0  # how much worse the regret head may be, in standard errors
+TIE = 1e-9  # log losses this close are equal (the same model retrained on the same data)
 
 
 class RegistryError(WalkawayError, RuntimeError):
@@ -152,8 +180,8 @@ def log_training_run(
     model_name: str = MODEL_NAME,
     models_dir: Path = DEFAULT_MODELS_DIR,
 ) -> RegisteredRun:
-    """Log a training run (params, metrics, fingerprint, plots, model), register the model and
-    decide whether it becomes the champion."""
+    """Log a training run (params, metrics, fingerprint, plots, holdout predictions, model),
+    register the model and decide whether it becomes the champion."""
     client = connect(models_dir)
     experiment_id = _experiment_id(client, experiment, models_dir)
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -166,6 +194,10 @@ def log_training_run(
         example = to_wire(result.win.deals.head(5)).reset_index(drop=True)
         output = score_canonical(result.model, example)
         with tempfile.TemporaryDirectory() as folder:
+            # A later run on the same data compares its own holdout predictions with these.
+            predictions = Path(folder) / Path(PREDICTIONS_ARTIFACT).name
+            holdout_predictions(result).to_parquet(predictions, index=False)
+            mlflow.log_artifact(str(predictions), str(Path(PREDICTIONS_ARTIFACT).parent))
             path = Path(folder) / "walkaway_model.joblib"
             joblib.dump(result.model, path)
             # MLflow prints its own registration notices to stderr; the job prints its summary.
@@ -181,10 +213,35 @@ def log_training_run(
                     registered_model_name=model_name,
                 )
         version = int(info.registered_model_version)
-        champion, decision = _decide(client, model_name, version, result, models_dir)
+        leak = _one_line(result.suspected_leak)
+        if leak:  # before deciding: `promote` must see the flag whatever happens next
+            mlflow.set_tag(LEAK_TAG, leak)
+            client.set_model_version_tag(model_name, str(version), LEAK_TAG, leak)
+        current = _alias_version(client, model_name)
+        champion, decision = _decide(client, model_name, version, current, result, models_dir)
         mlflow.set_tag("champion_decision", decision)
-    client.set_model_version_tag(model_name, str(version), "decision", decision)
+    # A promotion concerns the version that lost the alias as well as the one that gained it.
+    _record(client, model_name, [version, current if champion else None], "train", decision)
     return RegisteredRun(run.info.run_id, version, champion, decision, tracking_uri(models_dir))
+
+
+def holdout_predictions(result: TrainingResult) -> pd.DataFrame:
+    """The run's holdout predictions, one row per head and deal: ``head``, ``deal_id``, ``y``
+    (the label) and ``p`` (walkaway's probability, from the model fitted without the holdout).
+    """
+    frames = [
+        pd.DataFrame(
+            {
+                "head": head,
+                "deal_id": holdout.deals["deal_id"].astype(str).to_numpy(),
+                "y": np.asarray(holdout.y, dtype=int),
+                "p": np.asarray(holdout.predictions["walkaway"], dtype=float),
+            }
+        )
+        for head, holdout in (("win", result.win), ("regret", result.regret))
+        if holdout is not None
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _experiment_id(client: mlflow.MlflowClient, name: str, models_dir: Path) -> str:
@@ -218,59 +275,210 @@ def _policy_params(model: WalkawayModel) -> dict[str, object]:
     return {f"policy_{k}": v for k, v in vars(model.policy_).items()}
 
 
+@dataclass(frozen=True)
+class HeadComparison:
+    """One head's log loss, new version against champion, on the same fair deals."""
+
+    head: str
+    deals: int
+    classes: int
+    new_loss: float
+    champion_loss: float
+    difference: float  # mean per-deal log loss, new minus champion: negative when new is better
+    standard_error: float  # of that mean difference
+
+    @classmethod
+    def of(
+        cls, head: str, y: np.ndarray, p_new: np.ndarray, p_champion: np.ndarray
+    ) -> HeadComparison:
+        """Compare two sets of probabilities for the same deals, deal by deal."""
+        y = np.asarray(y, dtype=float)
+        new, theirs = _log_losses(y, p_new), _log_losses(y, p_champion)
+        paired = new - theirs
+        return cls(
+            head,
+            deals=len(y),
+            classes=len(np.unique(y)),
+            new_loss=float(new.mean()) if len(y) else np.nan,
+            champion_loss=float(theirs.mean()) if len(y) else np.nan,
+            difference=float(paired.mean()) if len(y) else np.nan,
+            standard_error=float(paired.std(ddof=1) / np.sqrt(len(y))) if len(y) > 1 else np.nan,
+        )
+
+    @property
+    def comparable(self) -> bool:
+        """Enough deals of both classes to tell the two models apart."""
+        return self.deals >= MIN_FAIR_DEALS and self.classes == 2
+
+    def describe(self) -> str:
+        """The figures compared, for the decision's text."""
+        if not self.comparable:
+            one_class = ", one class" if self.deals and self.classes < 2 else ""
+            return f"{self.head} head: only {self.deals:,} fair deals{one_class}, not compared"
+        return (
+            f"{self.head} head log loss {self.new_loss:.4f} vs {self.champion_loss:.4f} "
+            f"(difference {self.difference:+.4f}, standard error {self.standard_error:.4f}, "
+            f"{self.deals:,} deals)"
+        )
+
+
+def _log_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-deal log loss, clipped as :func:`walkaway.evaluation.probability_metrics` clips."""
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
+
+
 def _decide(
     client: mlflow.MlflowClient,
     model_name: str,
     version: int,
+    current: int | None,
     result: TrainingResult,
     models_dir: Path,
 ) -> tuple[bool, str]:
-    """Promote the new version if there is no champion, or if it is no worse on this holdout."""
-    current = champion_version(model_name, models_dir)
+    """Promote the new version unless it is a suspected leak or loses to the champion (see the
+    module docstring for the rule); return whether it was promoted and why."""
+    if result.suspected_leak:
+        return False, (
+            f"version {version} stays a challenger: its run is flagged as a suspected leak "
+            f"({_one_line(result.suspected_leak)}), and a suspected leak is never promoted "
+            f"automatically; `walkaway promote {version} --force` overrides"
+        )
     if current is None:
         _promote(client, model_name, version)
         return True, f"version {version} is the first model: it becomes @{CHAMPION}"
     try:
-        champion = load_model(f"models:/{model_name}@{CHAMPION}", models_dir).model
-        theirs = _holdout_losses(champion, result)
-    except Exception as error:  # any failure of the old model to score the new holdout
+        comparisons, path = _fair_comparisons(client, model_name, current, result, models_dir)
+    except Exception as error:  # e.g. the old model cannot score the new export's deals
         return False, (
-            f"version {version} stays a challenger: champion version {current} could not score "
-            f"this holdout ({type(error).__name__}); promote it with `walkaway promote {version}`"
+            f"version {version} stays a challenger: it could not be compared with champion "
+            f"version {current} ({type(error).__name__}); promote it with "
+            f"`walkaway promote {version}`"
         )
-    ours = {
-        "win": probability_metrics(result.win.y, result.win.predictions["walkaway"])["log_loss"]
-    }
-    if result.regret is not None:
-        ours["regret"] = probability_metrics(
-            result.regret.y, result.regret.predictions["walkaway"]
-        )["log_loss"]
-    worse = [h for h in ours if h in theirs and ours[h] > theirs[h] + 1e-9]
-    compared = ", ".join(
-        f"{h} log loss {ours[h]:.4f} vs {theirs[h]:.4f}" for h in ours if h in theirs
-    )
-    if worse:
+    # One line: the verdict and why, then the figures compared, then how the deals were chosen.
+    figures = "; ".join(c.describe() for c in comparisons.values())
+    details = f"{_sentence(figures)} {_sentence(path)}"
+    win, regret = comparisons["win"], comparisons.get("regret")
+    if not win.comparable:
+        _promote(client, model_name, version)
+        return True, (
+            f"version {version} replaces version {current} as @{CHAMPION}: too few deals "
+            f"neither model learned from to compare them (at least {MIN_FAIR_DEALS} of both "
+            f"classes needed), and version {version} learned from newer data. {details}"
+        )
+    if win.difference > TIE:
         return False, (
-            f"version {version} stays a challenger: worse than champion version {current} on the "
-            f"newest holdout ({compared})"
+            f"version {version} stays a challenger: its win head is worse than champion "
+            f"version {current}'s. {details}"
         )
+    limit = GUARD_STANDARD_ERRORS * regret.standard_error if regret is not None else np.nan
+    if regret is not None and regret.comparable and regret.difference > limit + TIE:
+        return False, (
+            f"version {version} stays a challenger: its win head is no worse, but its regret "
+            f"head is worse than champion version {current}'s by more than "
+            f"{GUARD_STANDARD_ERRORS:g} standard errors. {details}"
+        )
+    if regret is None:
+        guard = "there is no regret holdout to guard with"
+    elif regret.comparable:
+        guard = f"its regret head is within {GUARD_STANDARD_ERRORS:g} standard errors"
+    else:
+        guard = "the regret guard is not applied (too few fair deals)"
     _promote(client, model_name, version)
-    return True, f"version {version} replaces version {current} as @{CHAMPION} ({compared})"
-
-
-def _holdout_losses(model: WalkawayModel, result: TrainingResult) -> dict[str, float]:
-    losses = {"win": _loss(model, result.win, "p_win")}
-    if result.regret is not None:
-        losses["regret"] = _loss(model, result.regret, "p_regret")
-    return losses
-
-
-def _loss(model: WalkawayModel, holdout: Holdout, column: str) -> float:
-    wire = to_wire(holdout.deals).assign(
-        as_of=to_wire(holdout.deals[["created_date"]])["created_date"]
+    return True, (
+        f"version {version} replaces version {current} as @{CHAMPION}: its win head is no "
+        f"worse and {guard}. {details}"
     )
-    scores = score_canonical(model, wire)
-    return probability_metrics(holdout.y, scores[column].to_numpy())["log_loss"]
+
+
+def _fair_comparisons(
+    client: mlflow.MlflowClient,
+    model_name: str,
+    current: int,
+    result: TrainingResult,
+    models_dir: Path,
+) -> tuple[dict[str, HeadComparison], str]:
+    """Each head of the new run against the champion on deals neither learned from, and a
+    sentence saying how they were chosen.
+
+    The champion's registered model may have been refit on every deal of its export, so it is
+    never scored on deals its training data reached: on the same data, both runs' holdout
+    predictions (each from a model fitted without its holdout) are compared instead.
+    """
+    ours = holdout_predictions(result)
+    champion_run = client.get_run(client.get_model_version(model_name, str(current)).run_id)
+    sha = str(result.fingerprint.get("data_sha256", ""))
+    same_data = bool(sha) and champion_run.data.params.get("data_sha256") == sha
+    theirs = _logged_predictions(client, champion_run.info.run_id) if same_data else None
+    if theirs is not None:
+        paired = ours.merge(theirs, on=["head", "deal_id", "y"], suffixes=("", "_champion"))
+        comparisons = {
+            head: HeadComparison.of(head, rows["y"], rows["p"], rows["p_champion"])
+            for head in ours["head"].unique()
+            for rows in [paired[paired["head"] == head]]
+        }
+        return comparisons, (
+            f"same data (sha256 {sha}): compared on both runs' logged holdout predictions, "
+            "paired by deal"
+        )
+
+    champion = load_model(f"models:/{model_name}/{current}", models_dir).model
+    win_until = getattr(champion, "trained_until_", pd.NaT)
+    cutoffs = {"win": win_until, "regret": getattr(champion, "regret_trained_until_", win_until)}
+    comparisons = {}
+    for head, holdout, column in (
+        ("win", result.win, "p_win"),
+        ("regret", result.regret, "p_regret"),
+    ):
+        if holdout is None:
+            continue
+        # Undated exports leave the cut-off unknown (NaT): then no deal is known to be unseen.
+        unseen = (holdout.deals["closed_date"] > cutoffs[head]).to_numpy(dtype=bool)
+        p_champion = _champion_scores(champion, holdout.deals[unseen], column)
+        comparisons[head] = HeadComparison.of(
+            head, holdout.y[unseen], holdout.predictions["walkaway"][unseen], p_champion
+        )
+    path = (
+        f"compared on the new holdout's deals closed after champion version {current}'s "
+        f"training data (win head after {_day(cutoffs['win'])}, regret head after "
+        f"{_day(cutoffs['regret'])}), scored by the champion"
+    )
+    if same_data:
+        path = f"same data, but champion version {current} logged no holdout predictions: {path}"
+    return comparisons, path
+
+
+def _logged_predictions(client: mlflow.MlflowClient, run_id: str) -> pd.DataFrame | None:
+    """A run's logged holdout predictions, or None when it logged none (an older run)."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = client.download_artifacts(run_id, PREDICTIONS_ARTIFACT, folder)
+        except Exception:  # MLflow raises its own errors for a missing artifact
+            return None
+        logged = pd.read_parquet(path)
+    return logged.astype({"deal_id": str, "y": int})
+
+
+def _champion_scores(model: WalkawayModel, deals: pd.DataFrame, column: str) -> np.ndarray:
+    """The champion's probabilities for holdout deals, each scored as of its creation."""
+    if deals.empty:
+        return np.array([], dtype=float)
+    wire = to_wire(deals).assign(as_of=to_wire(deals[["created_date"]])["created_date"])
+    return score_canonical(model, wire)[column].to_numpy(dtype=float)
+
+
+def _day(timestamp: object) -> str:
+    return "an unknown date" if pd.isna(timestamp) else pd.Timestamp(timestamp).strftime("%Y-%m-%d")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """Text for a tag and a one-line error: no line breaks, not too long."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _promote(client: mlflow.MlflowClient, model_name: str, version: int) -> None:
@@ -286,29 +494,112 @@ def _champion_history(client: mlflow.MlflowClient, model_name: str) -> list[int]
     return [int(v) for v in tags.get(HISTORY_TAG, "").split(",") if v]
 
 
-def champion_version(
-    model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
-) -> int | None:
-    """The version behind ``@champion``, or None when there is no champion (or no model)."""
-    client = connect(models_dir)
+def _alias_version(client: mlflow.MlflowClient, model_name: str) -> int | None:
     try:
         return int(client.get_model_version_by_alias(model_name, CHAMPION).version)
     except Exception:  # MLflow raises its own exception for a missing model or alias
         return None
 
 
-def promote(
+def champion_version(
+    model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
+) -> int | None:
+    """The version behind ``@champion``, or None when there is no champion (or no model)."""
+    return _alias_version(connect(models_dir), model_name)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One entry of a version's decision history."""
+
+    time: pd.Timestamp  # UTC; NaT for a decision recorded before the history was kept
+    action: str  # "train" (the automatic decision), "promote", "rollback" ("unknown": older)
+    text: str
+
+
+_NUMBERED = re.compile(rf"{DECISION_TAG}\.(\d+)")
+
+
+def _record(
+    client: mlflow.MlflowClient,
+    model_name: str,
+    versions: Iterable[int | None],
+    action: str,
+    text: str,
+) -> None:
+    """Append a decision to each version it concerns (``None`` entries are skipped): a new
+    numbered tag, never overwriting one, and ``decision`` as the latest for older readers."""
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    for version in dict.fromkeys(v for v in versions if v is not None):
+        tags = client.get_model_version(model_name, str(version)).tags
+        numbers = [int(m.group(1)) for key in tags if (m := _NUMBERED.fullmatch(key))]
+        key = f"{DECISION_TAG}.{max(numbers, default=0) + 1}"
+        client.set_model_version_tag(model_name, str(version), key, f"{stamp} {action}: {text}")
+        client.set_model_version_tag(model_name, str(version), DECISION_TAG, text)
+
+
+def decisions(
     version: int, model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
-) -> str:
-    """Make a version the champion by hand."""
+) -> list[Decision]:
+    """Every decision concerning a version, oldest first: its automatic decision after
+    training, and each time it gained or lost ``@champion`` by promotion or rollback.
+
+    Raises
+    ------
+    RegistryError
+        When the model has no such version.
+    """
     client = connect(models_dir)
     try:
-        client.get_model_version(model_name, str(version))
+        tags = client.get_model_version(model_name, str(version)).tags
     except Exception:
         raise RegistryError(f"model '{model_name}' has no version {version}") from None
+    numbered = sorted(
+        (int(m.group(1)), value) for key, value in tags.items() if (m := _NUMBERED.fullmatch(key))
+    )
+    if not numbered and DECISION_TAG in tags:  # registered before every decision was kept
+        return [Decision(pd.NaT, "unknown", tags[DECISION_TAG])]
+    history = []
+    for _, value in numbered:
+        stamp, _, rest = value.partition(" ")
+        action, _, text = rest.partition(": ")
+        history.append(Decision(pd.Timestamp(stamp), action, text))
+    return history
+
+
+def promote(
+    version: int,
+    model_name: str = MODEL_NAME,
+    models_dir: Path = DEFAULT_MODELS_DIR,
+    force: bool = False,
+) -> str:
+    """Make a version the champion by hand.
+
+    Raises
+    ------
+    RegistryError
+        When the model has no such version, or the version's run was flagged as a suspected
+        leak and ``force`` is not given.
+    """
+    client = connect(models_dir)
+    try:
+        found = client.get_model_version(model_name, str(version))
+    except Exception:
+        raise RegistryError(f"model '{model_name}' has no version {version}") from None
+    leak = found.tags.get(LEAK_TAG, "")
+    if leak and not force:
+        raise RegistryError(
+            f"version {version} is not promoted: its run is flagged as a suspected leak "
+            f"({leak}); promote it anyway with --force"
+        )
+    previous = _alias_version(client, model_name)
     _promote(client, model_name, version)
     message = f"version {version} promoted to @{CHAMPION} by hand"
-    client.set_model_version_tag(model_name, str(version), "decision", message)
+    if previous not in (None, version):
+        message += f" (was version {previous})"
+    if leak:
+        message += f", forced despite a suspected leak ({leak})"
+    _record(client, model_name, [version, previous], "promote", message)
     return message
 
 
@@ -325,7 +616,7 @@ def rollback(model_name: str = MODEL_NAME, models_dir: Path = DEFAULT_MODELS_DIR
     client.set_registered_model_alias(model_name, CHAMPION, str(previous))
     client.set_registered_model_tag(model_name, HISTORY_TAG, ",".join(map(str, history[:-1])))
     message = f"rolled back: version {previous} is @{CHAMPION} again (was version {current})"
-    client.set_model_version_tag(model_name, str(current), "decision", message)
+    _record(client, model_name, [current, previous], "rollback", message)
     return message
 
 
