@@ -136,6 +136,8 @@ def metrics_table(metrics: pd.DataFrame) -> Table:
         "brier": "Brier",
         "lift_top_decile": "lift@10%",
         "ece": "ECE",
+        "calibration_slope": "cal. slope",
+        "calibration_intercept": "cal. intercept",
     }
     for column in names.values():
         table.add_column(column, justify="right")

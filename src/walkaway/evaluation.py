@@ -1,15 +1,17 @@
 """Honest evaluation: metrics of probabilities on a holdout, baselines, calibration, attribution.
 
 Every head is judged on the same holdout with ROC AUC, PR AUC, log loss, Brier score, lift in
-the top decile and expected calibration error (ECE), next to a logistic-regression baseline on
-the same features and the base rate (the training positive rate for everyone), so the gain is
-visible.
+the top decile, expected calibration error (ECE) and the calibration slope and intercept (a
+logistic recalibration of the outcome on the predicted log-odds), next to a logistic-regression
+baseline on the same features and the base rate (the training positive rate for everyone), so
+the gain is visible.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -19,7 +21,18 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from walkaway.signs import SIGNS
 
-METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_top_decile", "ece")
+METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "lift_top_decile",
+    "ece",
+    "calibration_slope",
+    "calibration_intercept",
+)
+# Predictions are clipped to [CLIP, 1 - CLIP] before any log is taken.
+CLIP = 1e-6
 
 
 def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -30,10 +43,13 @@ def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     >>> m = probability_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
     >>> round(m["roc_auc"], 2), round(m["brier"], 4)
     (0.75, 0.1581)
+    >>> list(m) == list(METRICS)
+    True
     """
     y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    p = np.clip(np.asarray(p, dtype=float), CLIP, 1 - CLIP)
     both = len(np.unique(y)) == 2
+    slope, intercept = calibration_slope_intercept(y, p)
     return {
         "roc_auc": roc_auc_score(y, p) if both else np.nan,
         "pr_auc": average_precision_score(y, p) if both else np.nan,
@@ -41,6 +57,8 @@ def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "brier": brier_score_loss(y, p),
         "lift_top_decile": lift_top_decile(y, p),
         "ece": expected_calibration_error(y, p),
+        "calibration_slope": slope,
+        "calibration_intercept": intercept,
     }
 
 
@@ -76,6 +94,76 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     curve = reliability_curve(y, p, bins)
     gaps = (curve["mean_predicted"] - curve["observed_rate"]).abs()
     return float((gaps * curve["count"]).sum() / curve["count"].sum())
+
+
+def calibration_slope_intercept(
+    y: np.ndarray, p: np.ndarray, max_iterations: int = 100, tolerance: float = 1e-10
+) -> tuple[float, float]:
+    """Slope and intercept of the logistic recalibration of ``y`` on the log-odds of ``p``.
+
+    An unpenalised logistic regression of the outcome on ``logit(p)``: P(y = 1) =
+    sigmoid(intercept + slope * logit(p)). A well-calibrated predictor has slope 1 and
+    intercept 0; a slope below 1 means over-confident predictions (too extreme: the truth is
+    closer to the average), above 1 under-confident ones; the intercept then shifts them all
+    up or down. Fitted by Newton-Raphson with step halving, so it needs no solver settings.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 0 or 1.
+    p
+        Predicted probabilities, clipped to [CLIP, 1 - CLIP].
+    max_iterations, tolerance
+        Newton steps at most, and the largest parameter change at which the fit has converged.
+
+    Returns
+    -------
+    tuple of float
+        ``(slope, intercept)``; both NaN when ``y`` has a single class, when ``p`` is constant
+        (the slope is then undefined, as for the base rate) or when ``logit(p)`` separates the
+        classes (the slope is then unbounded).
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 1, 0, 1, 1, 1, 0])
+    >>> p = np.array([0.1, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.35])
+    >>> slope, intercept = calibration_slope_intercept(y, p)
+    >>> round(slope, 3), round(intercept, 3)
+    (3.288, 0.481)
+    >>> calibration_slope_intercept(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.9]))
+    (nan, nan)
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), CLIP, 1 - CLIP)
+    log_odds = np.log(p / (1 - p))
+    if len(np.unique(y)) < 2 or np.ptp(log_odds) < 1e-9:
+        return np.nan, np.nan
+    design = np.column_stack([np.ones_like(log_odds), log_odds])
+
+    def log_likelihood(beta: np.ndarray) -> float:
+        margin = design @ beta
+        return float(np.sum(y * margin - np.logaddexp(0.0, margin)))
+
+    beta = np.zeros(2)  # intercept, slope
+    current = log_likelihood(beta)
+    for _ in range(max_iterations):
+        fitted = expit(design @ beta)
+        gradient = design.T @ (y - fitted)
+        hessian = design.T @ (design * (fitted * (1 - fitted))[:, None])
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            return np.nan, np.nan
+        # Halve the step until the likelihood does not fall (it is concave, so this ends).
+        for _ in range(50):
+            candidate = log_likelihood(beta + step)
+            if candidate >= current - 1e-12:
+                break
+            step = step / 2
+        beta, current = beta + step, candidate
+        if np.max(np.abs(step)) < tolerance:
+            return float(beta[1]), float(beta[0])
+    return np.nan, np.nan  # no convergence: the classes are (nearly) separated by p
 
 
 def logistic_baseline(X_train: pd.DataFrame, y_train: np.ndarray) -> Pipeline:
