@@ -10,10 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from walkaway.cli import main
+from walkaway.scoring import SCORE_COLUMNS
+from walkaway.signs import GROUPS
 
 AS_OF = "2025-12-31"
 
@@ -114,6 +117,10 @@ def test_every_row_is_scored_or_rejected_with_its_reason(
     assert scored["deal_id"].is_unique
     assert scored[["p_win", "p_regret", "p_good"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (scored["model_name"] == "walkaway").all() and (scored["model_version"] == 1).all()
+    assert list(scored.columns) == [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
+    # p_good = p_good_base + the four effects (points), as written to the file
+    effects = scored[[f"effect_{g}" for g in GROUPS]].sum(axis=1)
+    np.testing.assert_allclose(100 * (scored["p_good"] - scored["p_good_base"]), effects, atol=0.05)
 
 
 def test_two_runs_give_identical_scores(
@@ -170,6 +177,16 @@ def test_unseen_values_and_missing_accounts_are_scored_with_the_gap_stated(
         "account 'ACC-NOT-THERE' is not in the accounts file"
         in scored.loc[ids[2], "reasons_icp_fit"]
     )
+    # a note is said after the reasons with points, and has none of its own
+    notes = {
+        "need_fit": "product 'quantum suite' is not in the catalogue",
+        "deal_context": "new lead source 'carrier pigeon'",
+        "icp_fit": "account 'ACC-NOT-THERE' is not in the accounts file",
+    }
+    for deal, (column, note) in zip(ids, notes.items(), strict=False):
+        said = scored.loc[deal, f"reasons_{column}"].split("; ")
+        first = next(i for i, part in enumerate(said) if part.startswith(note))
+        assert not any(part.endswith("pts)") for part in said[first:]), said
 
 
 def test_formula_like_text_is_inert_in_csv(

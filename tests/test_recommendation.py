@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from walkaway.recommendation import RECOMMENDATIONS, Policy, recommend
-from walkaway.signs import SIGNS
+from walkaway.signs import GROUPS
+from walkaway.training import TrainingResult
 
 PROBABILITY = st.floats(0, 1, allow_nan=False)
 EFFECT = st.floats(-40, 40, allow_nan=False)
@@ -37,7 +38,7 @@ def deals(draw: st.DrawFn) -> dict[str, np.ndarray | pd.DataFrame]:
     def column(values: st.SearchStrategy[float]) -> np.ndarray:
         return np.array(draw(st.lists(values, min_size=n, max_size=n)), dtype=float)
 
-    effects = pd.DataFrame({sign: column(EFFECT) for sign in SIGNS})
+    effects = pd.DataFrame({group: column(EFFECT) for group in GROUPS})
     return {
         "p_win": column(PROBABILITY),
         "p_regret": column(PROBABILITY),
@@ -66,11 +67,18 @@ def test_every_recommendation_follows_the_policy(policy: Policy, deal: dict) -> 
     assert len(what) == len(why) == n
     p_good = deal["p_win"] * (1 - deal["p_regret"])
     effects = deal["sign_effects"]
-    expected_return = deal["p_win"] * np.nan_to_num(deal["amount"], nan=0.0)
+    expected_return = deal["p_win"] * deal["amount"]  # NaN: unknown
     for i in range(n):
         assert what[i] in RECOMMENDATIONS
         assert isinstance(why[i], str) and why[i]
-        glass, icp, need = (effects[s].iloc[i] for s in SIGNS)
+        glass, icp, need, context = (effects[g].iloc[i] for g in GROUPS)
+        costs = sorted(-effects.iloc[i].to_numpy())
+        if what[i] in ("compete", "keep_presence", "walk_away"):
+            # a sign decided: it costs most of all four groups, and dominates the next one
+            assert -min(glass, icp, need) == costs[-1] >= policy.dominance_points
+            assert costs[-1] >= policy.dominance_ratio * max(costs[-2], 0.0)
+        if -context == costs[-1] and costs[-1] > costs[-2]:
+            assert what[i] in ("qualify", "pursue"), "deal context is no reason to walk away"
         thin = deal["evidence"][i] < policy.min_evidence
         if thin:
             assert what[i] == "qualify"
@@ -83,6 +91,8 @@ def test_every_recommendation_follows_the_policy(policy: Policy, deal: dict) -> 
             assert glass <= min(icp, need), "glass walls must be the most negative sign"
             assert -glass >= policy.dominance_points
             assert (what[i] == "compete") == (expected_return[i] >= policy.compete_expected_value)
+            if np.isnan(deal["amount"][i]):
+                assert what[i] == "keep_presence" and "amount is unknown" in why[i]
         if what[i] == "walk_away":
             assert min(icp, need) <= glass, "an ICP or need misfit must be the most negative"
             assert -min(icp, need) >= policy.dominance_points
@@ -119,15 +129,16 @@ def test_each_branch_on_hand_made_deals() -> None:
     policy = Policy(0.5, 10_000, 0.3, 0.1)
     effects = pd.DataFrame(
         {
-            "glass_walls": [-20.0, -20.0, 0.0, 0.0, -5.0, -2.0, -20.0, 0.0],
-            "icp_fit": [0.0, 0.0, -15.0, 0.0, -5.0, -1.0, 0.0, -15.0],
-            "need_fit": [0.0, 0.0, 0.0, -12.0, 0.0, 0.0, 0.0, 0.0],
+            "glass_walls": [-20.0, -20.0, 0.0, 0.0, -5.0, -2.0, -20.0, 0.0, -20.0, -5.0, -4.0],
+            "icp_fit": [0.0, 0.0, -15.0, 0.0, -5.0, -1.0, 0.0, -15.0, 0.0, 0.0, -1.0],
+            "need_fit": [0.0, 0.0, 0.0, -12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "deal_context": [0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, -2.0, 0.0, -4.0, -12.0],
         }
     )
-    p_win = np.array([0.4, 0.4, 0.4, 0.05, 0.4, 0.4, 0.9, 0.4])
-    p_regret = np.array([0.1, 0.1, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
-    amount = np.array([50_000, 5_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000], dtype=float)
-    evidence = np.array([1, 1, 1, 1, 1, 1, 1, 1.0])
+    p_win = np.array([0.4, 0.4, 0.4, 0.05, 0.4, 0.4, 0.9, 0.4, 0.4, 0.3, 0.3])
+    p_regret = np.array([0.1, 0.1, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5, 0.5])
+    amount = np.array([50_000, 5_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, np.nan, 1, 1])
+    evidence = np.ones(len(amount))
     what, why = recommend(policy, p_win, p_regret, amount, effects, evidence)
     assert what.tolist() == [
         "compete",  # glass walls dominate, 0.4 x 50,000 = 20,000 >= 10,000
@@ -138,32 +149,70 @@ def test_each_branch_on_hand_made_deals() -> None:
         "qualify",  # below dominance_points
         "pursue",  # p_good 0.81 >= 0.5 whatever the signs
         "qualify",  # ICP dominates but the risks are moderate
+        "keep_presence",  # glass walls dominate, the amount is unknown
+        "qualify",  # glass walls do not dominate deal context
+        "qualify",  # deal context costs most
     ]
     assert why[0] == "glass walls cost 20 pts, but the expected return 20,000 is high"
     assert why[2] == "ideal customer profile cost 15 pts and the regret risk is high"
     assert why[3] == "need fit cost 12 pts and the loss risk is high"
     assert why[4] == "no sign clearly dominates: find out more before deciding"
     assert why[7].endswith("but the regret and loss risks are moderate: qualify")
+    assert why[8] == (
+        "glass walls cost 20 pts and the amount is unknown: the expected return cannot be "
+        "shown to be high"
+    )
+    assert why[9] == (
+        "glass walls cost 5 pts, but deal context costs 4 pts too: find out more before deciding"
+    )
+    assert why[10] == (
+        "deal context costs 12 pts, more than any sign: find out more before deciding"
+    )
+
+
+def test_a_sign_is_no_reason_to_walk_away_when_deal_context_costs_more() -> None:
+    """The issue's case: deal context costs the deal most, and a 4-point sign must not decide."""
+    policy = Policy(0.9, 10_000, 0.2, 0.2)
+    effects = pd.DataFrame(
+        {
+            "glass_walls": [-4.0, 0.0, -4.0],
+            "icp_fit": [0.0, -4.0, 0.0],
+            "need_fit": [0.0, 0.0, 0.0],
+            "deal_context": [-15.0, -15.0, 0.0],
+        }
+    )
+    what, why = recommend(
+        policy, np.full(3, 0.1), np.full(3, 0.5), np.full(3, 1_000.0), effects, np.ones(3)
+    )
+    assert what.tolist() == ["qualify", "qualify", "keep_presence"]
+    assert all("deal context costs 15 pts" in w for w in why[:2])
 
 
 def test_dominance_needs_the_ratio_over_the_runner_up() -> None:
     policy = Policy(0.9, 0.0, 0.0, 1.0, dominance_points=3.0, dominance_ratio=1.5)
     effects = pd.DataFrame(
-        {"glass_walls": [-9.0, -9.0], "icp_fit": [-6.0, -6.1], "need_fit": [0.0, 0.0]}
+        {
+            "glass_walls": [-9.0, -9.0, -9.0],
+            "icp_fit": [-6.0, -6.1, 0.0],
+            "need_fit": [0.0, 0.0, 0.0],
+            "deal_context": [0.0, 0.0, -6.1],
+        }
     )
     what, _ = recommend(
-        policy, np.full(2, 0.5), np.zeros(2), np.full(2, 100.0), effects, np.ones(2)
+        policy, np.full(3, 0.5), np.zeros(3), np.full(3, 100.0), effects, np.ones(3)
     )
-    assert what.tolist() == ["compete", "qualify"]  # 9 >= 1.5 x 6, but not 1.5 x 6.1
+    assert what.tolist() == ["compete", "qualify", "qualify"]  # 9 >= 1.5 x 6, not 1.5 x 6.1
 
 
-def test_unknown_amount_counts_as_no_expected_return() -> None:
+def test_unknown_amount_cannot_show_a_high_expected_return() -> None:
     policy = Policy(0.9, 1.0, 0.0, 1.0)
-    effects = pd.DataFrame({"glass_walls": [-20.0], "icp_fit": [0.0], "need_fit": [0.0]})
-    what, _ = recommend(
-        policy, np.array([0.5]), np.zeros(1), np.array([np.nan]), effects, np.ones(1)
+    effects = pd.DataFrame(
+        {"glass_walls": [-20.0, -20.0], "icp_fit": 0.0, "need_fit": 0.0, "deal_context": 0.0}
     )
-    assert what.tolist() == ["keep_presence"]
+    amount = np.array([np.nan, 1e9])
+    what, why = recommend(policy, np.full(2, 0.5), np.zeros(2), amount, effects, np.ones(2))
+    assert what.tolist() == ["keep_presence", "compete"]
+    assert "the amount is unknown" in why[0]
 
 
 # --------------------------------------------------------------------------- Policy
@@ -184,7 +233,8 @@ def test_from_training_gives_thresholds_within_the_inputs(
     p_win, p_regret, amount = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
     policy = Policy.from_training(p_win, p_regret, amount, regret_rate)
     good = p_win * (1 - p_regret)
-    expected = p_win * np.nan_to_num(amount, nan=np.nanmedian(amount))
+    known = ~np.isnan(amount)
+    expected = p_win[known] * amount[known]
     rounding = 5e-5  # thresholds are rounded to 4 decimals (2 for the expected value)
     assert good.min() - rounding <= policy.pursue_p_good <= good.max() + rounding
     assert p_win.min() - rounding <= policy.walk_away_p_win <= p_win.max() + rounding
@@ -197,12 +247,36 @@ def test_from_training_gives_thresholds_within_the_inputs(
 def test_from_training_on_known_numbers() -> None:
     p_win = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
     p_regret = np.zeros(5)
-    amount = np.array([100.0, np.nan, 300.0, 100.0, 500.0])  # the unknown amount is the median 200
+    amount = np.array([100.0, np.nan, 300.0, 100.0, 500.0])  # an unknown amount: no return
     policy = Policy.from_training(p_win, p_regret, amount, regret_rate=0.123456)
     assert policy.pursue_p_good == 0.38  # 70% quantile of 0.1..0.5
     assert policy.walk_away_p_win == 0.2
-    assert policy.compete_expected_value == 40.0  # median of 10, 40, 90, 40, 250
+    assert policy.compete_expected_value == 65.0  # median of 10, 90, 40, 250 (known amounts)
     assert policy.walk_away_p_regret == 0.1235
+
+
+def test_without_any_amount_no_deal_is_worth_competing_for() -> None:
+    """Unknown amounts are unknown returns both when the threshold is set and when it is
+    applied: no known amount gives no threshold, and every glass-walls deal keeps presence."""
+    policy = Policy.from_training(
+        np.array([0.2, 0.6]), np.zeros(2), np.full(2, np.nan), regret_rate=0.1
+    )
+    assert np.isnan(policy.compete_expected_value)
+    assert policy.pursue_p_good > 0  # the other thresholds are set as usual
+    effects = pd.DataFrame(
+        {"glass_walls": [-20.0, -20.0], "icp_fit": 0.0, "need_fit": 0.0, "deal_context": 0.0}
+    )
+    what, why = recommend(
+        replace(policy, pursue_p_good=1.0),
+        np.full(2, 0.5),
+        np.zeros(2),
+        np.array([1e9, np.nan]),
+        effects,
+        np.ones(2),
+    )
+    assert what.tolist() == ["keep_presence", "keep_presence"]
+    assert why[0].endswith("the training deals had no amounts")
+    assert "amount is unknown" in why[1]
 
 
 def test_with_overrides_sets_known_thresholds_and_rejects_unknown_ones() -> None:
@@ -215,3 +289,18 @@ def test_with_overrides_sets_known_thresholds_and_rejects_unknown_ones() -> None
     with pytest.raises(ValueError, match=r"^unknown policy threshold\(s\): colour, pursue$"):
         policy.with_overrides({"pursue": 0.5, "colour": 1.0, "min_evidence": 0.2})
     assert policy.with_overrides({}) == policy
+
+
+def test_trained_model_never_walks_away_over_a_sign_when_deal_context_costs_more(
+    trained: TrainingResult,
+) -> None:
+    scores = trained.model.predict(trained.win.deals)
+    costs = -scores[[f"effect_{g}" for g in GROUPS]].to_numpy()
+    context_costs_most = costs[:, GROUPS.index("deal_context")] > np.delete(
+        costs, GROUPS.index("deal_context"), axis=1
+    ).max(axis=1)
+    decided = scores["recommendation"].isin(["compete", "keep_presence", "walk_away"])
+    assert not (context_costs_most & decided).any()
+    assert context_costs_most.any()  # the check is real
+    context = scores["recommendation_reason"].str.contains("deal context cost")
+    assert (scores.loc[context, "recommendation"] == "qualify").all()

@@ -47,6 +47,7 @@ def synthetic_scores(n: int = N_DEALS, seed: int = 11) -> pd.DataFrame:
             "p_win": p_win,
             "p_regret": p_regret,
             "p_good": p_win * (1 - p_regret),
+            "p_good_base": np.full(n, 0.3),
         }
     )
     for group in GROUPS:

@@ -180,7 +180,9 @@ def explore(history: History) -> Exploration:
     closed = labelled[labelled["won"].notna()]
     if closed.empty:
         return Exploration(history, labelled, pd.DataFrame(index=closed.index), pd.DataFrame())
-    union = build_features(history.catalogue(), history.mapping.extra_features() or None)
+    union = build_features(
+        history.catalogue(), history.mapping.extra_features() or None, evidence_counts=True
+    )
     union.fit(closed)
     features = union.transform(closed.assign(as_of=closed["created_date"]))
     profile = union.named_transformers["icp_fit"].profile_

@@ -18,6 +18,7 @@ SCORE_COLUMNS = (
     "p_win",
     "p_regret",
     "p_good",
+    "p_good_base",  # p_good at the base margins: p_good = p_good_base + the effects / 100
     *(f"effect_{g}" for g in GROUPS),
     *(f"reasons_{g}" for g in GROUPS),
     "recommendation",
@@ -35,7 +36,8 @@ def score_deals(
     """Scores, sign effects, reasons and recommendation of typed canonical deals.
 
     ``deals`` may carry ``account_found`` (False where the deal's account is missing from the
-    accounts table); such deals are scored, and their ICP reasons say the account is unknown.
+    accounts table); such deals are scored, and their ICP reasons end by saying the account
+    is unknown (a note, after the reasons with points).
     Returns the columns of :data:`SCORE_COLUMNS`, one row per deal, same index. ``timings``,
     when given, accumulates the seconds spent in each step of the model.
     """
@@ -53,7 +55,7 @@ def score_deals(
             )
             reasons = out.loc[missing, "reasons_icp_fit"]
             out.loc[missing, "reasons_icp_fit"] = np.where(
-                reasons.eq(""), note, note + "; " + reasons
+                reasons.eq(""), note, reasons + "; " + note
             )
     return out[list(SCORE_COLUMNS)]
 

@@ -58,7 +58,8 @@ def test_changing_later_outcomes_leaves_earlier_features_unchanged(
 
 def test_a_deal_never_counts_its_own_outcome(labelled: pd.DataFrame) -> None:
     closed = labelled[labelled["won"].notna()]
-    features = build_features().fit(closed).transform(closed.assign(as_of=closed["created_date"]))
+    union = build_features(evidence_counts=True).fit(closed)
+    features = union.transform(closed.assign(as_of=closed["created_date"]))
     first_deals = ~closed.duplicated("account_id")  # no earlier deal at the account
     earliest = closed[first_deals].sort_values("created_date")
     firsts = features.loc[earliest.index]

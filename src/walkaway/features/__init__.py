@@ -24,8 +24,13 @@ FEATURES: dict[str, Feature] = {
 def build_features(
     catalogue: dict[str, str] | None = None,
     extra_features: dict[str, tuple[str, str]] | None = None,
+    evidence_counts: bool = False,
 ) -> FeatureUnion:
     """The feature pipeline: every row needs an ``as_of`` date; fitting needs labelled deals.
+
+    With ``evidence_counts``, the output also holds counts that say how much evidence the
+    features rest on (:data:`walkaway.features.icp_fit.EVIDENCE_COUNTS`), for exploring a
+    history: they are no model inputs.
 
     Examples
     --------
@@ -35,7 +40,7 @@ def build_features(
     union = FeatureUnion(
         [
             ("glass_walls", glass_walls.GlassWalls()),
-            ("icp_fit", icp_fit.IcpFit()),
+            ("icp_fit", icp_fit.IcpFit(evidence_counts=evidence_counts)),
             ("need_fit", need_fit.NeedFit(catalogue)),
             ("deal_context", deal_context.DealContext()),
             *([("extra", extra.ExtraFeatures(extra_features))] if extra_features else []),

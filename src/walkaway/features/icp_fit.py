@@ -9,10 +9,13 @@ known strictly before the deal's as-of time:
   rather than a regretted customer (each attribute's smoothed likelihood ratio, summed);
 - ``icp_regretted_share``: share of regretted customers in the account's own segment
   (industry x size band), shrunk towards the overall share when the segment is small;
-- ``icp_known_customers``: how many customers the comparison rests on (thin evidence).
-
 The raw firmographics are features of this sign too. :func:`icp_in_words` says the learned
 ICP in plain words, for ``walkaway icp``.
+
+How many customers the comparison rests on (``icp_known_customers``) is evidence about the
+ICP, not a property of the prospect: it only grows with time, so as a model input it stood
+for the deal's date (and every open deal has the latest count). It is no model input; with
+``evidence_counts=True`` the transformer adds it for exploring the history.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from walkaway.features.point_in_time import EventTimeline
-from walkaway.signs import Feature, plural
+from walkaway.signs import Feature
 
 EMPLOYEE_BANDS = (0, 50, 200, 1000, 5000, np.inf)
 EMPLOYEE_LABELS = ("under 50", "50-199", "200-999", "1,000-4,999", "5,000+")
@@ -59,10 +62,8 @@ FEATURES = {
         "regret among similar customers",
         lambda v: f"{float(v):.0%} of similar customers were regretted",
     ),
-    "icp_known_customers": Feature(
-        "icp_fit", "customers to compare with", lambda v: f"ICP rests on {plural(v, 'customer')}"
-    ),
 }
+EVIDENCE_COUNTS = ("icp_known_customers",)  # with evidence_counts=True only: no model input
 
 
 def firmographic_segments(frame: pd.DataFrame) -> pd.DataFrame:
@@ -104,10 +105,16 @@ class IcpFit(TransformerMixin, BaseEstimator):
     ----------
     segment_prior_weight
         Pseudo-count pulling a small segment's regretted share towards the overall share.
+    evidence_counts
+        Also output :data:`EVIDENCE_COUNTS`: how many best and regretted customers were known
+        at each deal's as-of time (for exploration; not a model input).
     """
 
-    def __init__(self, segment_prior_weight: float = SEGMENT_PRIOR_WEIGHT):
+    def __init__(
+        self, segment_prior_weight: float = SEGMENT_PRIOR_WEIGHT, evidence_counts: bool = False
+    ):
         self.segment_prior_weight = segment_prior_weight
+        self.evidence_counts = evidence_counts
 
     def fit(self, X: pd.DataFrame, y: object = None) -> IcpFit:
         missing = {"regret_status", "status_known_date"} - set(X.columns)
@@ -169,10 +176,12 @@ class IcpFit(TransformerMixin, BaseEstimator):
         out["icp_similarity"] = log_odds
         out["icp_regretted_share"] = np.where(segments["segment"].notna(), share, np.nan)
         out["icp_known_customers"] = best_total + regret_total
-        return out[list(FEATURES)]
+        return out[list(self.get_feature_names_out())]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.array(list(FEATURES), dtype=object)
+        return np.array(
+            [*FEATURES, *(EVIDENCE_COUNTS if self.evidence_counts else ())], dtype=object
+        )
 
 
 def _segment_key(segments: pd.DataFrame) -> pd.Series:
