@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from walkaway.evaluation import METRICS
-from walkaway.training import TrainingResult
+from walkaway.history import History
+from walkaway.model import WalkawayModel
+from walkaway.training import Holdout, TrainingResult, suspected_leak, train_and_evaluate
 
 
 def test_holdouts_are_the_newest_deals_and_unseen(
@@ -17,8 +21,11 @@ def test_holdouts_are_the_newest_deals_and_unseen(
     assert abs(len(win_holdout) - 0.2 * len(closed)) <= 1
     rest = closed.drop(win_holdout.index)
     assert win_holdout["closed_date"].min() >= rest["closed_date"].max()
-    # the model's own history state ends before the holdout starts
-    assert trained.model.trained_until_ <= win_holdout["closed_date"].min()
+    # the evaluated model's history ends before the holdout starts...
+    assert trained.evaluated_model.trained_until_ <= win_holdout["closed_date"].min()
+    # ...and the registered one is refit on every closed deal
+    assert trained.model is not trained.evaluated_model
+    assert trained.model.trained_until_ == closed["closed_date"].max()
 
     regret_holdout = trained.regret.deals
     assert regret_holdout["regret_label"].notna().all()  # matured wins only
@@ -50,3 +57,48 @@ def test_sign_importance_covers_every_group(trained: TrainingResult) -> None:
     importance = trained.sign_importance()
     assert list(importance.index) == ["glass_walls", "icp_fit", "need_fit", "deal_context"]
     assert (importance > 0).all() and np.isfinite(importance).all()
+
+
+def test_the_registered_model_knows_the_history_up_to_the_export_date(
+    trained: TrainingResult, history: History, labelled: pd.DataFrame
+) -> None:
+    """Scored as of the export date, an open deal's history features (earlier wins at the
+    account, the seller's record) count every deal closed before then, holdouts included."""
+    open_deals = history.labelled().query("outcome == 'open'")
+    as_of = history.export_date
+    served = trained.model.featurise(open_deals, as_of)
+    closed = labelled[labelled["won"].notna()]
+    expected = WalkawayModel(catalogue=history.catalogue())
+    expected._fit_features(closed)
+    reference = expected.featurise(open_deals, as_of)
+    for column in ("prior_wins_at_account", "prior_losses_at_account", "seller_win_rate"):
+        pd.testing.assert_series_equal(served[column], reference[column])
+    stale = trained.evaluated_model.featurise(open_deals, as_of)
+    changed = (stale["prior_wins_at_account"] != served["prior_wins_at_account"]).mean()
+    assert changed > 0.05, "the evaluated model's history stops at the holdout's cut-off"
+
+
+def test_no_refit_registers_the_evaluated_model(history: History) -> None:
+    result = train_and_evaluate(history, refit=False)
+    assert result.model is result.evaluated_model
+    closed = history.labelled().query("won == won")
+    assert result.model.trained_until_ < closed["closed_date"].max()
+    assert not any("refit" in note for note in result.notes)
+
+
+def test_the_labels_summary_gives_the_export_date_and_censored_wins(
+    trained: TrainingResult, labelled: pd.DataFrame
+) -> None:
+    censored = int(labelled["regret_status"].eq("censored").sum())
+    assert trained.censored_wins == censored > 0
+    summary = trained.labels_summary()
+    assert summary.startswith("Labels as of 2025-12-31 (its latest real event")
+    assert f"{censored:,} of" in summary and "365-day regret horizon" in summary
+
+
+def test_a_holdout_ranked_almost_perfectly_is_a_suspected_leak(trained: TrainingResult) -> None:
+    assert trained.suspected_leak == ""
+    too_good = Holdout(trained.win.deals, trained.win.y)
+    too_good.predictions["walkaway"] = 0.1 + 0.8 * trained.win.y
+    flagged = dataclasses.replace(trained, win=too_good)
+    assert suspected_leak(flagged).startswith("the win head ranks its holdout with ROC AUC 1.000")

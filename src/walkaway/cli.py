@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -77,9 +78,18 @@ def train(
         Path | None,
         typer.Option(help="YAML of recommendation thresholds to set by hand (default: learned)."),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit/--no-refit",
+            help="Refit on every closed deal after the holdout evaluation (--no-refit registers "
+            "the evaluated model itself, fitted without the newest deals).",
+        ),
+    ] = True,
     models_dir: ModelsOption = Path("models"),
 ) -> None:
-    """Train both heads on a CRM history, evaluate them, and register the model in MLflow."""
+    """Train both heads on a CRM history, evaluate them on the newest deals, refit them on all
+    deals, and register the model in MLflow."""
     from walkaway.jobs import train_job
 
     if calibration not in ("sigmoid", "isotonic"):
@@ -87,7 +97,7 @@ def train(
             f"{calibration!r} is not sigmoid or isotonic", param_hint="--calibration"
         )
     with console.status("Training: reading the export, fitting and evaluating both heads..."):
-        run = train_job(history, mapping, experiment, models_dir, calibration, policy)
+        run = train_job(history, mapping, experiment, models_dir, calibration, policy, refit)
     result = run.result
     console.print(
         f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s"
@@ -99,6 +109,7 @@ def train(
         f"{fingerprint['data_first_created']} to {fingerprint['data_export_date']}, "
         f"sha256 {fingerprint['data_sha256']}"
     )
+    console.print(result.labels_summary())
     console.print(metrics_table(result.metrics_table()))
     importance = result.sign_importance()
     console.print(
@@ -267,13 +278,16 @@ def icp(history: HistoryOption, mapping: MappingOption = None) -> None:
 
 @app.command()
 def validate(history: HistoryOption, mapping: MappingOption = None) -> None:
-    """Check an export against the data contract and summarise its quality, without training."""
-    from walkaway.quality import assess_export
+    """Check an export against the data contract and summarise its quality, without training.
+    Exit status 1 whenever `walkaway train` would refuse the export."""
+    from walkaway.jobs import validate_job
 
     with console.status("Validating: reading the export and checking every row..."):
-        report = assess_export(history, mapping)
+        report = validate_job(history, mapping)
     print_quality_report(report)
-    if report.problems:
+    for refusal in report.refusals:
+        console.print(f"[red]Training would refuse:[/red] {escape(refusal)}", soft_wrap=True)
+    if report.problems or report.refusals:
         raise typer.Exit(1)  # training would refuse this export
 
 
@@ -291,8 +305,6 @@ NUMERIC_HEADERS = {
 
 def print_quality_report(report: QualityReport, shown_problems: int = 10) -> None:
     """The quality report of an export: its tables, its first problems, then its notes."""
-    from rich.markup import escape
-
     from walkaway.quality import quality_tables
 
     for title, frame in quality_tables(report):

@@ -30,13 +30,21 @@ class History:
 
     @property
     def export_date(self) -> pd.Timestamp:
-        """The day the export was taken: the latest date it mentions (labels are as of it)."""
-        dates = [
-            self.deals[column].max()
+        """The day the export was taken, as the labels are: the mapping's ``export_date`` when
+        it sets one, else the latest real event in the export (a deal created, a closed deal's
+        close, a churn). An open deal's close date is never an event: CRMs such as Salesforce
+        hold the *expected* close there, often in the future, and counting it would make young
+        wins look old enough for their regret to be known."""
+        if self.mapping.export_date is not None:
+            return self.mapping.export_date
+        deals = self.deals
+        closed = deals["outcome"].isin(["won", "lost"]) if "outcome" in deals else False
+        events = [
+            deals[column] if column != "closed_date" else deals[column].where(closed)
             for column in ("created_date", "closed_date", "churn_date")
-            if column in self.deals
+            if column in deals
         ]
-        known = [d for d in dates if pd.notna(d)]
+        known = [latest for latest in (e.max() for e in events) if pd.notna(latest)]
         return max(known).normalize() if known else pd.NaT
 
     def deal_frame(self) -> pd.DataFrame:

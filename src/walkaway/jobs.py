@@ -21,11 +21,13 @@ from walkaway.contracts import ContractError, Problem
 from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
 from walkaway.features.icp_fit import IcpFit, icp_in_words
-from walkaway.model import CALIBRATION_FOLDS, DEFAULT_LGBM_PARAMS, WalkawayModel
+from walkaway.heads import CALIBRATION_FOLDS, Head
+from walkaway.model import NotEnoughData
 from walkaway.recommendation import Policy
-from walkaway.training import HOLDOUT_SHARE, TrainingResult, train_and_evaluate
+from walkaway.training import HOLDOUT_SHARE, TrainingResult, model_for, train_and_evaluate
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
+    from walkaway.quality import QualityReport
     from walkaway.registry import RegisteredRun
 
 TRUTH_FILE = "truth.parquet"
@@ -78,8 +80,10 @@ def train_job(
     models_dir: Path = Path("models"),
     calibration: str = "sigmoid",
     policy: Path | None = None,
+    refit: bool = True,
 ) -> TrainingRun:
-    """Read an export, train and evaluate both heads, log the run and register the model."""
+    """Read an export, train and evaluate both heads, refit them on every closed deal (unless
+    ``refit`` is False), log the run and register the model."""
     from walkaway import plots, registry  # MLflow only when a job needs it
 
     started = time.perf_counter()
@@ -87,15 +91,8 @@ def train_job(
     checked = load_history(history, mapping)
     truth_path = Path(history) / TRUTH_FILE if Path(history).is_dir() else None
     truth = pd.read_parquet(truth_path) if truth_path and truth_path.exists() else None
-    model = WalkawayModel(
-        catalogue=checked.catalogue(),
-        calibration=calibration,
-        horizon_days=checked.mapping.regret_horizon_days,
-        policy_overrides=overrides,
-        extra_features=checked.mapping.extra_features() or None,
-        list_prices=checked.list_prices() or None,
-    )
-    result = train_and_evaluate(checked, truth=truth, model=model)
+    model = model_for(checked, calibration=calibration, policy_overrides=overrides)
+    result = train_and_evaluate(checked, truth=truth, model=model, refit=refit)
     figures = {
         "calibration": plots.calibration_figure(result.calibration_curves()),
         "sign_importance": plots.sign_importance_figure(result.sign_importance()),
@@ -108,18 +105,37 @@ def train_job(
         "calibration": calibration,
         "calibration_folds": CALIBRATION_FOLDS,
         "regret_horizon_days": checked.mapping.regret_horizon_days,
-        "win_trees": result.model.win_head_.booster.num_trees(),
-        "regret_trees": (
-            result.model.regret_head_.booster.num_trees()
-            if result.model.regret_head_.trained
-            else 0
-        ),
-        **{f"lgbm_{k}": v for k, v in DEFAULT_LGBM_PARAMS.items()},
+        "refit_on_all_closed_deals": refit,
+        **head_params(result.model.win_head_),
+        **head_params(result.model.regret_head_),
     }
     registered = registry.log_training_run(
         result, figures, params, experiment=experiment, models_dir=models_dir
     )
     return TrainingRun(result, registered, checked.mapping.name, time.perf_counter() - started)
+
+
+def head_params(head: Head) -> dict[str, object]:
+    """What a head chose, as run parameters: its learners, blend weight and tree settings."""
+    params: dict[str, object] = {
+        f"{head.name}_learner": head.shape,
+        f"{head.name}_trees": head.trees,
+        f"{head.name}_tree_weight": head.tree_weight if head.trained else 0.0,
+    }
+    if head.booster is not None:
+        chosen = head.booster.params
+        for key in (
+            "num_leaves",
+            "max_depth",
+            "min_child_samples",
+            "learning_rate",
+            "feature_fraction",
+            "lambda_l2",
+            "extra_trees",
+        ):
+            if key in chosen:
+                params[f"{head.name}_{key}"] = chosen[key]
+    return params
 
 
 @dataclass
@@ -198,6 +214,24 @@ def score_job(
     return ScoringRun(
         batch, Path(out), rejects_path(Path(out)), report, model_uri, loaded.name, loaded.version
     )
+
+
+def validate_job(history: Path, mapping: str | Path | None = None) -> QualityReport:
+    """Check an export as ``walkaway train`` would, without training: every contract problem
+    of every row and the export's quality (:func:`walkaway.quality.assess_export`), then, when
+    the rows keep the contract, what training would refuse it for: duplicates the mapping does
+    not allow, too few deals, and the leakage guard on the very features training builds."""
+    from walkaway.quality import assess_export
+
+    report = assess_export(history, mapping)
+    if report.problems:
+        return report  # training refuses a file that breaks the contract: nothing more to try
+    try:
+        checked = load_history(history, mapping)
+        report.refusals = model_for(checked).leak_refusals(checked.labelled())
+    except (ContractError, NotEnoughData) as error:
+        report.refusals = [str(error)]
+    return report
 
 
 def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:

@@ -6,6 +6,7 @@ that are only known after the outcome (labels, never features) and the regret ho
 
     name: my-crm
     date_format: "%d/%m/%Y"          # strptime format; ISO 8601 when omitted
+    export_date: 2025-12-31          # when the export was taken (default: its latest real event)
     post_outcome: [Gross Margin %]   # export columns known only after the deal closed
     regret: {horizon_days: 365}
     tables:
@@ -74,6 +75,7 @@ class Mapping:
     related: dict[str, RelatedTable] = field(default_factory=dict)  # e.g. sales teams
     dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
     drop_duplicates: bool = False  # True: repeated deal rows are dropped and reported, not errors
+    export_date: pd.Timestamp | None = None  # set by hand; else the latest real event
 
     def source_names(self, table: str) -> dict[str, str]:
         """Canonical column -> export column of one table, for messages."""
@@ -158,6 +160,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         "date_format",
         "dates",
         "duplicates",
+        "export_date",
         "post_outcome",
         "regret",
         "tables",
@@ -175,6 +178,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     date_format = document.get("date_format")
     if date_format is not None and not _valid_date_format(date_format):
         raise fail(f"date_format {date_format!r} is not a strptime format such as '%d/%m/%Y'")
+    export_date = _parse_export_date(document.get("export_date"), fail)
     raw_tables = document.get("tables")
     if not isinstance(raw_tables, dict) or "deals" not in raw_tables:
         raise fail("tables.deals is required")
@@ -237,7 +241,25 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         related=related,
         regret_rule=rule,
         dated=dates == "present",
+        export_date=export_date,
     )
+
+
+def _parse_export_date(value: object, fail: Callable[[str], ContractError]) -> pd.Timestamp | None:
+    """The mapping's ``export_date``: an ISO date (YAML may already have parsed it as one).
+
+    Examples
+    --------
+    >>> fail = lambda rule: ValueError(rule)
+    >>> _parse_export_date("2024-12-31", fail), _parse_export_date(None, fail)
+    (Timestamp('2024-12-31 00:00:00'), None)
+    """
+    if value is None:
+        return None
+    day = pd.to_datetime(str(value), format="ISO8601", errors="coerce")
+    if isinstance(value, bool) or pd.isna(day):
+        raise fail(f"export_date must be a date such as 2025-12-31, not {value!r}")
+    return pd.Timestamp(day).tz_localize(None).normalize() if day.tzinfo else day.normalize()
 
 
 def _parse_regret_rule(regret: dict, fail: Callable[[str], ContractError]) -> RegretRule:

@@ -1,171 +1,44 @@
-"""The walkaway model: features for the three signs, two calibrated LightGBM heads, explanations
-and the recommendation policy, in one object that scores raw canonical deals.
+"""The walkaway model: features for the three signs, two calibrated heads, explanations and the
+recommendation policy, in one object that scores raw canonical deals.
 
 - The **win head** learns P(won) from closed deals.
 - The **regret head** learns P(regrettable | won) from matured wins only (see
   :mod:`walkaway.labels`): censored wins are left out.
 
-Each head is a LightGBM classifier calibrated by cross-fitting (as scikit-learn's
-``CalibratedClassifierCV(ensemble=False)``): boosters fit on K-1 of K time-ordered folds give
-each training deal a margin from a model that never saw it, and stop the boosting early; the
-calibrator (Platt sigmoid by default, or isotonic) learns on those out-of-fold margins, and the
-head is refit on all its rows with the mean tree count. So every calibrator has learned on
-margins of deals their booster was not fit on. Text columns become pandas categories here, and only here, with the
-categories seen in training; a value never seen is treated as missing and said so in reasons.
+Each head chooses its learner (LightGBM tree shapes or a regularised logistic regression) by
+honest out-of-fold log loss and is calibrated by cross-fitting (see :mod:`walkaway.heads`).
+Before any head is fit, the leakage guard (:mod:`walkaway.leakage`) stops training on a
+feature that gives the outcome away. Text columns become pandas categories here, and only
+here, with the categories seen in training; a value never seen is treated as missing and said
+so in reasons. The recommendation thresholds are set from out-of-fold predictions, never from
+the heads' predictions on the deals they learned from.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.base import BaseEstimator, clone
 
 from walkaway.contracts import normalise_category
-from walkaway.errors import WalkawayError
-from walkaway.explanations import by_sign, effects_on_p_good, group_matrix, p_good, reasons
+from walkaway.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.features import FEATURES, build_features
+from walkaway.heads import CALIBRATION_FOLDS, Head, NotEnoughData, candidates, fit_head
 from walkaway.labels import DEFAULT_HORIZON_DAYS
+from walkaway.leakage import LeakageError, refuse_leaks, refuse_post_close_names
 from walkaway.recommendation import Policy, recommend
 from walkaway.signs import GROUPS, SIGNS, Feature
+from walkaway.splits import sample_rows
 
 MIN_WON = 40
 MIN_LOST = 40
 MIN_REGRET_CLASS = 40
-LEAK_AUC = 0.97  # one feature alone this good at predicting the outcome is a leak, not a signal
-# Names of export columns that measure the sales process up to its end: known only once the deal
-# has closed, whatever their single-column AUC (IBM's process-duration columns score 0.5-0.75).
-POST_CLOSE_NAMES = re.compile(
-    r"elapsed|duration|stage change|ratio days|total days|days identified|through clos|"
-    r"to clos|until clos|clos(e|ed|ing) (value|amount|date|reason)|(won|lost|win|loss) (date|reason)",
-    re.IGNORECASE,
-)
 
-# Shallow trees: sales outcomes are mostly sums of separate effects with a few pairwise
-# interactions (a tender at an entrenched incumbent), and shallow trees keep TreeSHAP cheap
-# (its cost grows with leaves x depth^2). Extra-randomised thresholds smooth the steps.
-DEFAULT_LGBM_PARAMS: dict[str, object] = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 3,
-    "max_depth": 2,
-    "extra_trees": True,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "max_cat_to_onehot": 4,
-    "cat_smooth": 10,
-    "min_data_per_group": 20,
-    "verbose": -1,
-    "seed": 7,
-    "deterministic": True,
-    "num_threads": 0,
-}
-MAX_TREES = 3000
-# Leaves hold at least 5% of a head's rows (within 20..200): enough to average out noise on
-# a small export without starving a large one.
-MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS = 0.05, 20, 200
-EARLY_STOPPING_ROUNDS = 60
-CALIBRATION_FOLDS = 4
-# Each tree learns from a bagged sample of at most this many rows. A tree of a few leaves is
-# estimated well from far fewer, and across trees every row is used, so a million-deal history
-# trains in minutes instead of a quarter of an hour (benchmarks/RESULTS.md).
-MAX_BAGGED_ROWS = 200_000
-# A head with more rows than this learns at twice the rate (0.1): on 100,000 synthetic deals
-# (`make bench`) the win head's holdout ROC AUC is 0.7558 with 634 trees, where rate 0.05 gave
-# 0.7564 with 1,302, so training and explaining take half the time. Smaller heads keep 0.05.
-FAST_RATE_ROWS = 50_000
-# Choosing between tree shapes, and reading the policy's quantiles, needs no more rows than
-# this: larger heads make both choices on a seeded random sample of this size.
-SAMPLE_ROWS = 200_000
-
-
-class NotEnoughData(WalkawayError, ValueError):
-    """The history is too small to learn from."""
-
-
-class LeakageError(WalkawayError, ValueError):
-    """A feature gives the outcome away: it must be known only after the deal closed."""
-
-
-@dataclass
-class Calibrator:
-    """Maps a head's raw margin (log-odds) to a calibrated probability."""
-
-    method: str = "sigmoid"
-    slope_: float = 1.0
-    intercept_: float = 0.0
-    isotonic_: IsotonicRegression | None = None
-    flat_: bool = False  # the head could not rank deals out of fold: it predicts the base rate
-
-    def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
-        if self.method == "isotonic":
-            self.isotonic_ = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip")
-            self.isotonic_.fit(margin, y)
-        else:
-            platt = LogisticRegression(C=1e4).fit(margin.reshape(-1, 1), y)
-            self.slope_, self.intercept_ = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-            if self.slope_ < 0:  # out of fold, the ranking is worse than chance: trust the rate
-                rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
-                self.slope_, self.intercept_ = 0.0, float(logit(rate))
-                self.flat_ = True
-        return self
-
-    def __call__(self, margin: np.ndarray) -> np.ndarray:
-        if self.isotonic_ is not None:
-            return self.isotonic_.predict(margin)
-        return expit(self.slope_ * margin + self.intercept_)
-
-
-@dataclass
-class Head:
-    """One outcome's LightGBM booster and calibrator, or a constant rate when it cannot learn.
-
-    ``booster`` is None for a constant head (too few examples, or no regret data at all); it
-    then predicts ``base_rate`` and every contribution is zero.
-    """
-
-    name: str
-    base_rate: float
-    booster: lgb.Booster | None = None
-    calibrator: Calibrator = field(default_factory=Calibrator)
-    note: str = ""
-    rows: int = 0  # deals the head learned from
-    shape: str = "constant"  # the tree shape chosen by cross-fitting
-
-    @property
-    def trained(self) -> bool:
-        return self.booster is not None
-
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP per feature plus the bias (last column); rows sum to the margin."""
-        if self.booster is None:
-            out = np.zeros((len(X), X.shape[1] + 1))
-            out[:, -1] = logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6))
-            return out
-        return np.asarray(self.booster.predict(X, pred_contrib=True))
-
-    def margin(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw log-odds before calibration."""
-        if self.booster is None:
-            return np.full(len(X), logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6)))
-        return np.asarray(self.booster.predict(X, raw_score=True))
-
-    def calibrate(self, margin: np.ndarray) -> np.ndarray:
-        if self.booster is None:
-            return np.full(len(margin), self.base_rate)
-        return self.calibrator(margin)
+__all__ = ["MIN_LOST", "MIN_WON", "LeakageError", "NotEnoughData", "WalkawayModel"]
 
 
 @contextmanager
@@ -178,69 +51,7 @@ def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
         timings[step] = timings.get(step, 0.0) + time.perf_counter() - started
 
 
-def sample_rows(rows: int, size: int = SAMPLE_ROWS) -> np.ndarray:
-    """Positions of a seeded random sample of ``size`` of ``rows`` rows, in order (all of them
-    when there are no more than ``size``).
-
-    Examples
-    --------
-    >>> sample_rows(5).tolist(), len(sample_rows(10, size=3))
-    ([0, 1, 2, 3, 4], 3)
-    """
-    if rows <= size:
-        return np.arange(rows)
-    return np.sort(np.random.default_rng(0).choice(rows, size, replace=False))
-
-
-def time_folds(dates: pd.Series, folds: int, y: np.ndarray | None = None) -> np.ndarray:
-    """Fold number of each row: consecutive blocks of equal size in date order, or stratified
-    random folds of ``y`` when there are no dates.
-
-    >>> time_folds(pd.Series(pd.to_datetime(["2024-04-01", "2024-01-01", "2024-03-01",
-    ...                                      "2024-02-01"])), 2).tolist()
-    [1, 0, 1, 0]
-    """
-    if dates.isna().all() and y is not None:
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
-        fold = np.empty(len(dates), dtype=int)
-        for number, (_, held) in enumerate(splitter.split(np.zeros(len(y)), y)):
-            fold[held] = number
-        return fold
-    order = np.argsort(dates.to_numpy(), kind="stable")
-    fold = np.empty(len(dates), dtype=int)
-    fold[order] = np.arange(len(dates)) * folds // max(1, len(dates))
-    return fold
-
-
-def newest_split(
-    dates: pd.Series, share: float, y: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean masks (older, newest) putting the newest ``share`` of rows by date last.
-
-    Ties are broken by position, so the split is deterministic. Without any date (and with
-    ``y``), the "newest" part is a stratified random sample instead: no order is known.
-
-    Examples
-    --------
-    >>> older, newest = newest_split(pd.Series(pd.to_datetime(
-    ...     ["2024-03-01", "2024-01-01", "2024-02-01", "2024-04-01", "2024-05-01"])), 0.4)
-    >>> newest.tolist()
-    [False, False, False, True, True]
-    """
-    if dates.isna().all() and y is not None and len(np.unique(y)) == 2:
-        _, held = train_test_split(np.arange(len(y)), test_size=share, stratify=y, random_state=0)
-        newest = np.zeros(len(dates), dtype=bool)
-        newest[held] = True
-        return ~newest, newest
-    order = np.argsort(dates.to_numpy(), kind="stable")
-    n_newest = int(np.ceil(len(dates) * share))
-    newest = np.zeros(len(dates), dtype=bool)
-    if n_newest:
-        newest[order[-n_newest:]] = True
-    return ~newest, newest
-
-
-class WalkawayModel:
+class WalkawayModel(BaseEstimator):
     """Both heads, their features, explainer and recommendation policy.
 
     Parameters
@@ -250,9 +61,11 @@ class WalkawayModel:
     calibration
         ``"sigmoid"`` (Platt) or ``"isotonic"``.
     calibration_folds
-        Time-ordered folds whose out-of-fold margins stop the boosting and fit the calibrator.
+        Folds (time-ordered when there are dates) whose out-of-fold margins choose each head's
+        learner and fit its calibrator.
     lgbm_params
-        Overrides of :data:`DEFAULT_LGBM_PARAMS`.
+        LightGBM settings set by hand: the shallow tree shape with them is then the only
+        candidate.
     policy_overrides
         Thresholds of :class:`~walkaway.recommendation.Policy` set by hand.
     horizon_days
@@ -261,6 +74,10 @@ class WalkawayModel:
         A mapping's extra columns: canonical name -> (sign, export name).
     list_prices
         Product -> list price: the value of a deal whose amount is unknown.
+    head_shapes
+        Head name (``win``, ``regret``) -> what it must choose: ``{"trees": shape or None,
+        "linear": logistic model or None, "tree_weight": w}``. The refit after evaluation keeps
+        the choices the evaluated model made.
     """
 
     def __init__(
@@ -273,6 +90,7 @@ class WalkawayModel:
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         extra_features: dict[str, tuple[str, str]] | None = None,
         list_prices: dict[str, float] | None = None,
+        head_shapes: dict[str, dict[str, object]] | None = None,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -282,6 +100,7 @@ class WalkawayModel:
         self.horizon_days = horizon_days
         self.extra_features = extra_features
         self.list_prices = list_prices
+        self.head_shapes = head_shapes
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
@@ -293,8 +112,88 @@ class WalkawayModel:
         NotEnoughData
             Fewer than 40 won or 40 lost closed deals.
         LeakageError
-            A feature that alone predicts the outcome almost perfectly.
+            A feature that alone, by its values or by being filled, predicts an outcome almost
+            perfectly; or an extra feature named like a measure of the sales process.
         """
+        closed = self._closed(labelled)
+        X = self._fit_features(closed)
+        for guard in self._guards(X, closed):
+            guard()
+        y_win = closed["won"].to_numpy()
+        self.win_head_, p_win = fit_head(
+            "win",
+            X,
+            y_win,
+            closed["closed_date"],
+            self.calibration,
+            self.calibration_folds,
+            **self._choices("win", len(y_win)),
+        )
+        matured = closed["regret_label"].notna().to_numpy()
+        y_regret = closed["regret_label"].to_numpy()[matured]
+        regrets = int(y_regret.sum())
+        if regrets >= MIN_REGRET_CLASS and len(y_regret) - regrets >= MIN_REGRET_CLASS:
+            self.regret_head_, p_regret_matured = fit_head(
+                "regret",
+                X[matured],
+                y_regret,
+                closed.loc[matured, "closed_date"],
+                self.calibration,
+                self.calibration_folds,
+                **self._choices("regret", len(y_regret)),
+            )
+            # Deals the regret head did not learn from (lost, censored) are out of its sample.
+            p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
+            p_regret[matured] = p_regret_matured
+        else:
+            rate = float(y_regret.mean()) if len(y_regret) else 0.0
+            self.regret_head_ = Head(
+                "regret",
+                base_rate=rate,
+                note=(
+                    f"regret head not trained: {regrets} regrettable and "
+                    f"{len(y_regret) - regrets} kept matured wins (needs {MIN_REGRET_CLASS} of "
+                    f"each); p_regret is the base rate {rate:.1%}"
+                ),
+            )
+            p_regret = np.full(len(X), rate)
+
+        rows = sample_rows(len(X))  # the policy's quantiles need no more
+        amount = closed["amount"].to_numpy(dtype=float)[rows]
+        policy = Policy.from_training(
+            p_win[rows], p_regret[rows], amount, self.regret_head_.base_rate
+        )
+        self.policy_ = policy.with_overrides(self.policy_overrides or {})
+        self.trained_until_ = closed["closed_date"].max()
+        self.regret_trained_until_ = (
+            closed.loc[matured, "closed_date"].max() if matured.any() else pd.NaT
+        )
+        return self
+
+    def refit_copy(self) -> WalkawayModel:
+        """An unfitted copy with the same settings that keeps the learners (and blend weight)
+        this fitted model chose: the refit on every closed deal once the holdouts have judged
+        this one."""
+        shapes = {
+            head.name: head.choice for head in (self.win_head_, self.regret_head_) if head.trained
+        }
+        return clone(self).set_params(head_shapes=shapes)
+
+    def leak_refusals(self, labelled: pd.DataFrame) -> list[str]:
+        """What the leakage guard would stop training with on these labelled deals, without
+        fitting any head: one message per head (and for names of the sales process), or none."""
+        closed = self._closed(labelled)
+        X = self._fit_features(closed)
+        refusals = []
+        for guard in self._guards(X, closed):
+            try:
+                guard()
+            except LeakageError as error:
+                refusals.append(str(error))
+        return refusals
+
+    def _closed(self, labelled: pd.DataFrame) -> pd.DataFrame:
+        """The closed deals to learn from, checked for size and settings."""
         closed = self.with_amounts(labelled[labelled["won"].notna()])
         won = int(closed["won"].sum())
         lost = len(closed) - won
@@ -307,7 +206,10 @@ class WalkawayModel:
             raise ValueError(
                 f"calibration must be 'sigmoid' or 'isotonic', not {self.calibration!r}"
             )
+        return closed
 
+    def _fit_features(self, closed: pd.DataFrame) -> pd.DataFrame:
+        """Fit the feature pipeline on closed deals; their encoded features as at creation."""
         self.features_ = build_features(self.catalogue, self.extra_features).fit(closed)
         raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
         self.feature_names_ = list(raw.columns)
@@ -316,143 +218,37 @@ class WalkawayModel:
             for name in self.feature_names_
             if raw[name].dtype == object
         }
-        X = self._encode(raw)
         # Features the export never fills carry no evidence: leave them out of "thin evidence".
         self.available_features_ = [n for n in self.feature_names_ if raw[n].notna().any()]
         self.groups_ = group_matrix(self.feature_names_, self.feature_catalogue)
+        return self._encode(raw)
 
-        for _, (_, export) in (self.extra_features or {}).items():
-            if POST_CLOSE_NAMES.search(export):
-                raise LeakageError(
-                    f"extra feature '{export}' looks like it measures the sales process up to "
-                    "the close, so it is only known once the deal has closed. Declare it "
-                    "post_outcome in the mapping, or leave it out"
-                )
-        y_win = closed["won"].to_numpy()
-        check_leakage(X, y_win, "win")
-        self.win_head_ = self._fit_head("win", X, y_win, closed["closed_date"])
-
+    def _guards(self, X: pd.DataFrame, closed: pd.DataFrame) -> list[Callable[[], object]]:
+        """The leakage guard's checks, each raising :class:`LeakageError`: extra features
+        named like the sales process, then leaks of the win and the regret outcome."""
+        names = {name: export for name, (_, export) in (self.extra_features or {}).items()}
         matured = closed["regret_label"].notna().to_numpy()
         y_regret = closed["regret_label"].to_numpy()[matured]
-        regrets = int(y_regret.sum())
-        if regrets >= MIN_REGRET_CLASS and len(y_regret) - regrets >= MIN_REGRET_CLASS:
-            check_leakage(X[matured], y_regret, "regret")
-            self.regret_head_ = self._fit_head(
-                "regret", X[matured], y_regret, closed.loc[matured, "closed_date"]
-            )
-        else:
-            rate = float(y_regret.mean()) if len(y_regret) else 0.0
-            self.regret_head_ = Head(
-                "regret",
-                base_rate=rate,
-                note=(
-                    f"regret head not trained: {regrets} regrettable and "
-                    f"{len(y_regret) - regrets} kept matured wins (needs {MIN_REGRET_CLASS} of "
-                    f"each); p_regret is the base rate {rate:.1%}"
-                ),
-            )
+        checks: list[Callable[[], object]] = [
+            lambda: refuse_post_close_names(self.extra_features),
+            lambda: refuse_leaks(X, closed["won"].to_numpy(), "win", names),
+        ]
+        if len(np.unique(y_regret)) == 2:
+            checks.append(lambda: refuse_leaks(X[matured], y_regret, "regret", names))
+        return checks
 
-        rows = sample_rows(len(X))  # the policy's quantiles need no more
-        p_win = self.win_head_.calibrate(self.win_head_.margin(X.iloc[rows]))
-        p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X.iloc[rows]))
-        amount = closed["amount"].to_numpy(dtype=float)[rows]
-        policy = Policy.from_training(p_win, p_regret, amount, self.regret_head_.base_rate)
-        self.policy_ = policy.with_overrides(self.policy_overrides or {})
-        self.trained_until_ = closed["closed_date"].max()
-        return self
-
-    def _fit_head(self, name: str, X: pd.DataFrame, y: np.ndarray, dates: pd.Series) -> Head:
-        """Cross-fit each candidate tree shape on K folds (time-ordered when there are dates):
-        every row gets an out-of-fold margin and each fold an early-stopped tree count. The
-        shape with the lowest out-of-fold log loss wins (chosen on a sample of
-        :data:`SAMPLE_ROWS` rows for a larger head, then cross-fitted on all); the calibrator
-        learns on its out-of-fold margins, and the head's booster is refit on all rows."""
-        folds = time_folds(dates, self.calibration_folds, y)
-        for fold in range(self.calibration_folds):
-            held = folds == fold
-            if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
-                raise NotEnoughData(
-                    f"the {name} head has a fold with a single class: too few deals"
-                )
-        candidates = self._candidate_params(len(y))
-        if len(candidates) > 1 and len(y) > SAMPLE_ROWS:
-            rows = sample_rows(len(y))
-            sampled = self._choose_shape(candidates, X.iloc[rows], y[rows], folds[rows])
-            candidates = {sampled[1]: sampled[2]}
-        loss, shape, params, out_of_fold, trees = self._choose_shape(candidates, X, y, folds)
-        # The refit sees K/(K-1) times the rows each fold model saw: let it grow as much longer.
-        rounds = int(np.mean(trees) * self.calibration_folds / (self.calibration_folds - 1))
-        booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
-        calibrator = Calibrator(self.calibration).fit(out_of_fold, y)
-        note = (
-            f"the {name} head ranks deals no better than chance out of fold: it predicts the "
-            f"base rate {y.mean():.1%} for every deal"
-            if calibrator.flat_
-            else ""
-        )
-        return Head(name, float(y.mean()), booster, calibrator, note=note, rows=len(y), shape=shape)
-
-    def _choose_shape(
-        self,
-        candidates: dict[str, dict[str, object]],
-        X: pd.DataFrame,
-        y: np.ndarray,
-        folds: np.ndarray,
-    ) -> tuple[float, str, dict[str, object], np.ndarray, list[int]]:
-        """Cross-fit each candidate; the one with the lowest out-of-fold log loss, as (loss,
-        shape, params, out-of-fold margins, tree count per fold)."""
-        best = None
-        for shape, params in candidates.items():
-            out_of_fold, trees = self._cross_fit(params, X, y, folds)
-            loss = log_loss(y, expit(out_of_fold), labels=[0, 1])
-            if best is None or loss < best[0] - 1e-6:
-                best = (loss, shape, params, out_of_fold, trees)
-        return best
-
-    def _candidate_params(self, rows: int) -> dict[str, dict[str, object]]:
-        """Tree shapes to choose from: the data decide how much interaction they hold. Given
-        ``lgbm_params``, the default shape with those settings is the only candidate."""
-        leaf_rows = int(np.clip(rows * MIN_LEAF_SHARE, MIN_LEAF_ROWS, MAX_LEAF_ROWS))
-        bagging = min(float(DEFAULT_LGBM_PARAMS["bagging_fraction"]), MAX_BAGGED_ROWS / rows)
-        shallow = {
-            **DEFAULT_LGBM_PARAMS,
-            "min_child_samples": leaf_rows,
-            "bagging_fraction": round(bagging, 4),
-            "learning_rate": 0.1 if rows > FAST_RATE_ROWS else DEFAULT_LGBM_PARAMS["learning_rate"],
-        }
-        if self.lgbm_params:
-            return {"custom": {**shallow, **self.lgbm_params}}
-        return {
-            "shallow": shallow,
-            "deeper": {
-                **shallow,
-                "num_leaves": 31,
-                "max_depth": -1,
-                "extra_trees": False,
-                "min_child_samples": int(np.clip(rows * 0.002, MIN_LEAF_ROWS, 100)),
-                "learning_rate": 0.1,
-            },
-        }
-
-    def _cross_fit(
-        self, params: dict[str, object], X: pd.DataFrame, y: np.ndarray, folds: np.ndarray
-    ) -> tuple[np.ndarray, list[int]]:
-        out_of_fold = np.empty(len(y))
-        trees = []
-        for fold in range(self.calibration_folds):
-            held = folds == fold
-            train = lgb.Dataset(X[~held], y[~held])
-            valid = lgb.Dataset(X[held], y[held], reference=train)
-            booster = lgb.train(
-                params,
-                train,
-                num_boost_round=MAX_TREES,
-                valid_sets=[valid],
-                callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-            )
-            out_of_fold[held] = booster.predict(X[held], raw_score=True)
-            trees.append(booster.best_iteration or booster.current_iteration())
-        return out_of_fold, trees
+    def _choices(self, head: str, rows: int) -> dict[str, object]:
+        """The candidates a head may choose from and the blend weights it may use: all of them,
+        or only what ``head_shapes`` fixes for it."""
+        pool = candidates(rows, self.lgbm_params)
+        fixed = (self.head_shapes or {}).get(head)
+        if fixed is None:
+            return {"pool": pool}
+        names = {fixed["trees"], fixed["linear"]} - {None}
+        chosen = [c for c in pool if c.name in names]
+        if len(chosen) != len(names):
+            raise ValueError(f"the {head} head has no candidates named {sorted(names)}")
+        return {"pool": chosen, "weights": (float(fixed["tree_weight"]),)}
 
     def with_amounts(self, deals: pd.DataFrame) -> pd.DataFrame:
         """Deals whose unknown amount is their product's list price (when the model knows it).
@@ -495,6 +291,13 @@ class WalkawayModel:
         dated = deals.assign(as_of=deals["created_date"] if as_of is None else as_of)
         return self.features_.transform(dated)
 
+    def encoded_features(
+        self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """The features the heads see (text as the training categories) of canonical deals,
+        as at ``as_of`` (each deal's creation date when None)."""
+        return self._encode(self.featurise(deals, as_of))
+
     # ------------------------------------------------------------------ scoring
     def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, object]:
         """Per head: raw features, margin, per-feature contributions (bias last)."""
@@ -516,7 +319,8 @@ class WalkawayModel:
         """Scores, sign effects, reasons and recommendation for canonical deals.
 
         Returns one row per input row, same index, with ``p_win``, ``p_regret``, ``p_good``,
-        ``effect_<group>`` (points of p_good), ``reasons_<group>``, ``recommendation`` and
+        ``p_good_base`` (p_good at the base margins), ``effect_<group>`` (points of p_good:
+        p_good = p_good_base + their sum / 100), ``reasons_<group>``, ``recommendation`` and
         ``recommendation_reason``. ``timings``, when given, accumulates the seconds of each
         step (features, treeshap, effects, reasons, recommendation).
         """
@@ -532,43 +336,31 @@ class WalkawayModel:
             win_margin, regret_margin = win_c.sum(axis=1), regret_c.sum(axis=1)
             p_win = self.win_head_.calibrate(win_margin)
             p_regret = self.regret_head_.calibrate(regret_margin)
-            calibrators = (self.win_head_.calibrate, self.regret_head_.calibrate)
-            sign_effects = effects_on_p_good(
-                win_margin,
-                by_sign(win_c, self.groups_),
-                regret_margin,
-                by_sign(regret_c, self.groups_),
-                *calibrators,
+            points = explain_p_good(
+                win_c, regret_c, self.groups_, self.win_head_.calibrate, self.regret_head_.calibrate
             )
-            feature_effects = pd.DataFrame(
-                effects_on_p_good(
-                    win_margin, win_c[:, :-1], regret_margin, regret_c[:, :-1], *calibrators
-                ),
-                columns=self.feature_names_,
-                index=deals.index,
+            effects = pd.DataFrame(points.groups, columns=list(GROUPS), index=deals.index)
+            feature_points = pd.DataFrame(
+                points.features, columns=self.feature_names_, index=deals.index
             )
         out = pd.DataFrame(index=deals.index)
         out["p_win"] = p_win
         out["p_regret"] = p_regret
         out["p_good"] = p_good(p_win, p_regret)
-        for column, group in enumerate(GROUPS):
-            out[f"effect_{group}"] = sign_effects[:, column]
+        out["p_good_base"] = points.base  # p_good = p_good_base + the effects / 100
+        for group in GROUPS:
+            out[f"effect_{group}"] = effects[group]
         with _timed(timings, "reasons"):
             notes = self._unseen_notes(raw)
             for group in GROUPS:
                 out[f"reasons_{group}"] = reasons(
-                    feature_effects, raw, self.feature_catalogue, group, notes
+                    feature_points, raw, self.feature_catalogue, group, notes
                 )
         with _timed(timings, "recommendation"):
             amount = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else None
             amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
             what, why = recommend(
-                self.policy_,
-                p_win,
-                p_regret,
-                amount,
-                pd.DataFrame(sign_effects[:, : len(SIGNS)], columns=list(SIGNS)),
-                self._evidence(raw),
+                self.policy_, p_win, p_regret, amount, effects, self._evidence(raw)
             )
         out["recommendation"] = what
         out["recommendation_reason"] = why
@@ -602,54 +394,3 @@ class WalkawayModel:
         if not names:
             return np.ones(len(raw))
         return raw[names].notna().mean(axis=1).to_numpy()
-
-
-def single_feature_auc(X: pd.DataFrame, y: np.ndarray) -> pd.Series:
-    """How well each feature alone separates the classes (ROC AUC folded to >= 0.5).
-
-    Text features are target-encoded out of fold first, so a many-valued column cannot look
-    predictive by memorising the labels.
-    """
-    scores = {}
-    for name in X.columns:
-        column = X[name]
-        known = column.notna().to_numpy()
-        if known.sum() < 20 or len(np.unique(y[known])) < 2:
-            continue
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            score = roc_auc_score(y[known], out_of_fold_rate(column[known], y[known]))
-        else:
-            score = roc_auc_score(y[known], column[known].to_numpy())
-        scores[name] = max(score, 1 - score)
-    return pd.Series(scores, dtype=float).sort_values(ascending=False)
-
-
-def out_of_fold_rate(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.ndarray:
-    """Each row's category replaced by the positive rate of its category in the other folds.
-
-    Examples
-    --------
-    >>> out_of_fold_rate(pd.Series(list("aabb") * 5), np.array([1, 1, 0, 0] * 5))[:4]
-    array([1., 1., 0., 0.])
-    """
-    fold = np.arange(len(values)) % folds
-    codes = pd.factorize(values)[0]
-    encoded = np.empty(len(values))
-    for k in range(folds):
-        held = fold == k
-        rates = pd.Series(y[~held]).groupby(codes[~held]).mean()
-        encoded[held] = pd.Series(codes[held]).map(rates).fillna(y[~held].mean()).to_numpy()
-    return encoded
-
-
-def check_leakage(X: pd.DataFrame, y: np.ndarray, head: str) -> None:
-    """Stop training when one feature alone predicts the outcome almost perfectly."""
-    scores = single_feature_auc(X, y)
-    leaks = scores[scores >= LEAK_AUC]
-    if len(leaks):
-        name, auc = leaks.index[0], leaks.iloc[0]
-        raise LeakageError(
-            f"feature '{name}' alone predicts the {head} outcome with ROC AUC {auc:.3f}: it looks "
-            "known only after the deal closed (e.g. a value that is 0 for every lost deal). "
-            "Declare its export column post_outcome in the mapping, or leave it unmapped"
-        )

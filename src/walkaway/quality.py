@@ -22,18 +22,18 @@ dates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from walkaway.contracts import DEAL_COLUMNS, ContractError, Problem, check_table, normalise_category
 from walkaway.exports import read_table, resolve_mapping
+from walkaway.leakage import LEAK_AUC, SUSPECT_AUC, folded_auc, numbers_auc, out_of_fold_auc, pooled
 from walkaway.mapping import Mapping, apply_mapping
-from walkaway.model import LEAK_AUC, MIN_LOST, MIN_WON, out_of_fold_rate
+from walkaway.model import MIN_LOST, MIN_WON
 
 __all__ = [
     "DuplicateCounts",
@@ -46,16 +46,11 @@ __all__ = [
 ]
 
 MIN_CLOSED_FOR_AUC = 20  # closed deals, both outcomes present, before any AUC is computed
-SUSPECT_AUC = 0.70  # below a leak, but one column this good deserves a look
 ID_LIKE_SHARE = 0.95  # a text column with this many distinct values per known value is an id
 NUMERIC_SHARE = 0.95  # a column is numeric when this share of its filled cells are numbers
-MAX_TEXT_CATEGORIES = 100  # rarer categories of a text column are pooled as one
-MAX_NUMERIC_BANDS = 20  # quantile bands of a numeric column, for relations not monotone
-MIN_GROUP_ROWS = 20  # smaller categories (and bands) are pooled before out-of-fold rates
 MOSTLY_MISSING_SHARE = 0.50  # a mapped feature column emptier than this gets a note
 NOT_FEATURE_KINDS = frozenset({"id", "date", "outcome"})  # never leak candidates
 STAND_IN_DATE = pd.Timestamp("1970-01-01")
-OTHER_CATEGORY = "(other)"
 
 
 @dataclass
@@ -94,6 +89,10 @@ class QualityReport:
         mapping), ``flagged`` and ``note``; strongest first.
     notes : list of str
         Plain-words findings and what they mean for training and scoring.
+    refusals : list of str
+        Why ``walkaway train`` would refuse this export (contract problems aside): the leakage
+        guard's findings on the features training would build, too few deals, duplicates
+        the mapping does not allow. Filled by :func:`walkaway.jobs.validate_job`.
     """
 
     source: str
@@ -113,6 +112,7 @@ class QualityReport:
     last_closed: pd.Timestamp | None
     suspected_leaks: pd.DataFrame
     notes: list[str]
+    refusals: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -374,52 +374,6 @@ def _categories(values: pd.Series) -> pd.Series:
     return _per_distinct_value(values, normalise_category)
 
 
-def _pooled(categories: pd.Series) -> pd.Series:
-    """Categories with the rare ones pooled as one: beyond the :data:`MAX_TEXT_CATEGORIES`
-    most frequent, or on fewer than :data:`MIN_GROUP_ROWS` rows. A tiny group's out-of-fold
-    rate is the outcome of its few other rows, which says nothing about the held-out one."""
-    counts = categories.value_counts()
-    kept = counts[counts >= MIN_GROUP_ROWS].index[:MAX_TEXT_CATEGORIES]
-    return categories.where(categories.isin(kept) | categories.isna(), OTHER_CATEGORY)
-
-
-def _value_bands(numbers: pd.Series) -> pd.Series:
-    """A numeric column as categories: its values when few, else quantile bands of at least
-    :data:`MIN_GROUP_ROWS` rows, so that a relation that is not monotone (a U shape) shows."""
-    if numbers.nunique() <= MAX_NUMERIC_BANDS:
-        return _pooled(numbers)
-    bands = int(np.clip(numbers.notna().sum() // MIN_GROUP_ROWS, 2, MAX_NUMERIC_BANDS))
-    return pd.qcut(numbers, bands, labels=False, duplicates="drop")
-
-
-def _folded_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of a score that may rank either way (a large value may mean lost)."""
-    auc = float(roc_auc_score(y, score))
-    return max(auc, 1.0 - auc)
-
-
-def _out_of_fold_auc(categories: pd.Series, y: np.ndarray) -> float:
-    """ROC AUC of the out-of-fold win rate of each category, on the rows that have one.
-
-    An out-of-fold rate that ranks the wrong way is noise, not a signal: it counts as 0.5
-    rather than being folded over.
-    """
-    known = categories.notna().to_numpy()
-    if known.sum() < MIN_CLOSED_FOR_AUC or len(np.unique(y[known])) < 2:
-        return np.nan
-    rates = out_of_fold_rate(categories[known].reset_index(drop=True), y[known])
-    return max(0.5, float(roc_auc_score(y[known], rates)))
-
-
-def _values_auc(numbers: pd.Series, y: np.ndarray) -> float:
-    """The better of a numeric column's values (either way) and its bands' out-of-fold rate."""
-    known = numbers.notna().to_numpy()
-    if known.sum() < MIN_CLOSED_FOR_AUC or len(np.unique(y[known])) < 2:
-        return np.nan
-    by_value = _folded_auc(y[known], numbers[known].to_numpy())
-    return max(by_value, _out_of_fold_auc(_value_bands(numbers), y))
-
-
 LEAK_TABLE_COLUMNS = [
     "export_column",
     "mapped_to",
@@ -438,13 +392,13 @@ def leak_table(raw_closed: pd.DataFrame, won: np.ndarray, mapping: Mapping) -> p
 
     Candidates are every column of the deals file not mapped to an id, a date or the outcome,
     mapped or not. On the rows where a column is filled, a text column is scored by the
-    out-of-fold win rate of its category (:func:`walkaway.model.out_of_fold_rate`, rare
+    out-of-fold win rate of its category (:func:`walkaway.leakage.out_of_fold_rate`, rare
     categories pooled), so that many values cannot look predictive by memorising outcomes; a
     numeric column by the better of its values (either way round) and the out-of-fold win rate
     of its value bands (a duration that is short for quick wins and quick losses alike is not
     monotone). ``filled_auc`` scores whether the column is filled at all: a value recorded only
     for won deals gives the outcome away too. A column is flagged when either AUC reaches
-    :data:`walkaway.model.LEAK_AUC` or the mapping declares it post_outcome.
+    :data:`walkaway.leakage.LEAK_AUC` or the mapping declares it post_outcome.
 
     Parameters
     ----------
@@ -513,9 +467,7 @@ def leak_table(raw_closed: pd.DataFrame, won: np.ndarray, mapping: Mapping) -> p
         elif not numeric and distinct >= ID_LIKE_SHARE * filled.sum():
             note = "id-like (a different value on almost every row), skipped"
         else:
-            auc = (
-                _values_auc(numbers, won) if numeric else _out_of_fold_auc(_pooled(categories), won)
-            )
+            auc = numbers_auc(numbers, won) if numeric else out_of_fold_auc(pooled(categories), won)
         kind = "id-like" if note.startswith("id-like") else "number" if numeric else "text"
         records.append(
             {
@@ -525,7 +477,7 @@ def leak_table(raw_closed: pd.DataFrame, won: np.ndarray, mapping: Mapping) -> p
                 "values": distinct,
                 "auc": auc,
                 "filled_auc": (
-                    _folded_auc(won, filled.astype(float))
+                    folded_auc(won, filled.astype(float))
                     if enough and 0 < filled.sum() < len(filled)
                     else np.nan
                 ),

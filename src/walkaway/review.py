@@ -36,7 +36,7 @@ import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend on servers
 
 from walkaway import plots
-from walkaway.explanations import effects_on_p_good
+from walkaway.explanations import explain_p_good
 from walkaway.model import WalkawayModel
 from walkaway.recommendation import RECOMMENDATIONS
 from walkaway.report import colour, compact, label, top_by_amount
@@ -365,9 +365,10 @@ def importance_figure(model: WalkawayModel) -> Figure:
 
 def holdout_deals(history: Path, mapping: str | Path | None = None) -> pd.DataFrame:
     """The win head's holdout: the newest 20% of closed deals, labelled (``won``), as training
-    splits them. No model learned from these deals."""
+    splits them. The holdout metrics come from a model fitted without them; the registered
+    model is refit on every closed deal, these included."""
     from walkaway.exports import load_history
-    from walkaway.model import newest_split
+    from walkaway.splits import newest_split
     from walkaway.training import HOLDOUT_SHARE
 
     labelled = load_history(Path(history), mapping).labelled()
@@ -971,7 +972,8 @@ def waterfall(
     pandas.DataFrame
         ``head``, ``part``, ``group``, ``feature`` (name, or ``other`` for the rest),
         ``words`` (the value in a seller's words), ``log_odds``, ``p_good_points`` (the part's
-        effect on p_good in points, both heads together; NaN for bias and margin) and
+        effect on p_good in points, both heads together, as in the scores: a sign's features
+        add up to it; NaN for bias and margin) and
         ``probability`` (on margin rows: the calibrated p_win or p_regret).
     """
     if len(deal) != 1:
@@ -1002,18 +1004,19 @@ def waterfall(
         if rest:
             parts.append(("feature", group, "other", f"{len(rest)} other features", rest))
 
-    win_parts = np.array([[contributions["win"][p[4]].sum() for p in parts]])
-    regret_parts = np.array([[contributions["regret"][p[4]].sum() for p in parts]])
-    win_margin = np.array([contributions["win"].sum()])
-    regret_margin = np.array([contributions["regret"].sum()])
-    points = effects_on_p_good(
-        win_margin,
-        win_parts,
-        regret_margin,
-        regret_parts,
+    p_good_points = explain_p_good(
+        explained["win_contrib"],
+        explained["regret_contrib"],
+        model.groups_,
         model.win_head_.calibrate,
         model.regret_head_.calibrate,
-    )[0]
+    )
+    points = [
+        p_good_points.groups[0, GROUPS.index(group)]
+        if part == "sign"
+        else p_good_points.features[0, columns].sum()
+        for part, group, _, _, columns in parts
+    ]
 
     rows = []
     for head, values in contributions.items():

@@ -1,8 +1,14 @@
-"""The training job's logic: split by time, fit, and evaluate honestly against baselines.
+"""The training job's logic: split by time, fit, evaluate honestly against baselines, refit.
 
 :func:`train_and_evaluate` is pure (no files, no MLflow): given a checked history it returns the
 fitted model with everything a training run reports. The CLI wires it to reading the export
 and to the registry.
+
+The holdouts judge the *procedure*: a model fitted without them. The model then registered is
+the same procedure refit on every closed deal (every matured win for the regret head), keeping
+the learners the evaluation chose, so that its history features (earlier wins at an account,
+the seller's record, the ICP) reach the export date instead of stopping at the holdout's
+cut-off. Its holdout metrics are those of the evaluated fit: the estimate of how it does.
 
 Holdouts (DESIGN section 5):
 
@@ -29,8 +35,10 @@ from walkaway.evaluation import (
     sign_attribution,
 )
 from walkaway.history import History
-from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel, newest_split
+from walkaway.leakage import LEAK_AUC
+from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
+from walkaway.splits import newest_split
 
 HOLDOUT_SHARE = 0.2
 
@@ -52,7 +60,7 @@ class Holdout:
 class TrainingResult:
     """A fitted model and what its training run reports."""
 
-    model: WalkawayModel
+    model: WalkawayModel  # the model to register: refit on every closed deal unless asked not to
     win: Holdout
     regret: Holdout | None
     sign_effects: pd.DataFrame  # effect of each group on p_good, per win-holdout deal
@@ -63,6 +71,26 @@ class TrainingResult:
     evaluated_model: WalkawayModel | None = None
     # Why this run must never be promoted automatically (empty when nothing looks leaked).
     suspected_leak: str = ""
+    export_date: pd.Timestamp | None = None  # the day the labels are as of
+    export_date_set: bool = False  # True: the mapping set it; else the latest real event
+    censored_wins: int = 0  # wins younger than the regret horizon: no regret label yet
+
+    def labels_summary(self) -> str:
+        """The export date the labels are as of, where it came from, and the censored wins."""
+        if self.export_date is None or pd.isna(self.export_date):
+            return "The export has no dates: no win can be known to have matured"
+        origin = (
+            "set by the mapping"
+            if self.export_date_set
+            else "its latest real event: a creation, a close or a churn, never an open deal's "
+            "expected close"
+        )
+        wins = int(self.fingerprint.get("data_won", 0))
+        return (
+            f"Labels as of {self.export_date.date()} ({origin}): {self.censored_wins:,} of "
+            f"{wins:,} wins are younger than the {self.model.horizon_days}-day regret horizon, "
+            "censored (left out of the regret head)"
+        )
 
     def metrics_table(self) -> pd.DataFrame:
         """Holdout metrics, one row per (head, predictor)."""
@@ -92,8 +120,10 @@ def train_and_evaluate(
     truth: pd.DataFrame | None = None,
     holdout_share: float = HOLDOUT_SHARE,
     model: WalkawayModel | None = None,
+    refit: bool = True,
 ) -> TrainingResult:
-    """Label, split by time, fit the two heads, and evaluate them on the newest deals.
+    """Label, split by time, fit the two heads, evaluate them on the newest deals, and refit
+    on every closed deal.
 
     Parameters
     ----------
@@ -104,6 +134,9 @@ def train_and_evaluate(
         adds the ceiling to the metrics and measures sign attribution.
     model
         An unfitted :class:`WalkawayModel` with non-default settings.
+    refit
+        False keeps the evaluated model (fitted without the holdouts) as the one to register:
+        for experiments that need the registered model to be exactly the judged one.
     """
     labelled = history.labelled()
     closed = labelled[labelled["won"].notna()]
@@ -114,13 +147,8 @@ def train_and_evaluate(
             f"from; {history.source} has {won} won and {len(closed) - won} lost"
         )
     train, win_holdout, regret_holdout = split_holdouts(closed, holdout_share)
-    model = model or WalkawayModel(
-        catalogue=history.catalogue(),
-        horizon_days=history.mapping.regret_horizon_days,
-        extra_features=history.mapping.extra_features() or None,
-        list_prices=history.list_prices() or None,
-    )
-    model.fit(train)
+    model = model or model_for(history)
+    evaluated = model.fit(train)
     notes = list(history.notes)
     if closed["closed_date"].isna().all():
         notes.append(
@@ -128,32 +156,31 @@ def train_and_evaluate(
             "order is known), and history features (earlier wins, the seller's record, the ICP) "
             "cannot be computed point in time, so they stay empty"
         )
-    notes += [head.note for head in (model.win_head_, model.regret_head_) if head.note]
 
-    X_train = model._encode(model.featurise(train))
-    win_scores = model.predict(win_holdout)
+    X_train = evaluated.encoded_features(train)
+    win_scores = evaluated.predict(win_holdout)
     win = Holdout(win_holdout, win_holdout["won"].to_numpy())
     win.predictions["walkaway"] = win_scores["p_win"].to_numpy()
     baseline = logistic_baseline(X_train, train["won"].to_numpy())
     win.predictions["logistic"] = predict_baseline(
-        baseline, model._encode(model.featurise(win_holdout))
+        baseline, evaluated.encoded_features(win_holdout)
     )
     win.predictions["base_rate"] = np.full(len(win_holdout), train["won"].mean())
 
     regret = None
     if (
-        model.regret_head_.trained
+        evaluated.regret_head_.trained
         and len(regret_holdout)
         and regret_holdout["regret_label"].nunique() == 2
     ):
         regret = Holdout(regret_holdout, regret_holdout["regret_label"].to_numpy())
-        regret.predictions["walkaway"] = model.predict(regret_holdout)["p_regret"].to_numpy()
+        regret.predictions["walkaway"] = evaluated.predict(regret_holdout)["p_regret"].to_numpy()
         learns = train["regret_label"].notna().to_numpy()
         regret_baseline = logistic_baseline(
             X_train[learns], train.loc[learns, "regret_label"].to_numpy()
         )
         regret.predictions["logistic"] = predict_baseline(
-            regret_baseline, model._encode(model.featurise(regret_holdout))
+            regret_baseline, evaluated.encoded_features(regret_holdout)
         )
         regret.predictions["base_rate"] = np.full(
             len(regret_holdout), train.loc[learns, "regret_label"].mean()
@@ -163,16 +190,71 @@ def train_and_evaluate(
     attribution = None
     if truth is not None:
         attribution = _add_truth(truth, win, regret, sign_effects)
+
+    final = evaluated.refit_copy().fit(closed) if refit else evaluated
+    notes += [head.note for head in (final.win_head_, final.regret_head_) if head.note]
+    if refit:
+        notes.append(
+            f"the registered model is refit on all {len(closed):,} closed deals (the holdouts "
+            "included) with the learners the evaluation chose; the holdout metrics estimate it"
+        )
+    censored = int(closed["regret_status"].eq("censored").sum())
+    fingerprint = {
+        **history.fingerprint(),
+        "data_censored_wins": censored,
+        "data_matured_wins": int(closed["regret_label"].notna().sum()),
+    }
     result = TrainingResult(
-        model, win, regret, sign_effects, attribution, history.fingerprint(), notes
+        final,
+        win,
+        regret,
+        sign_effects,
+        attribution,
+        fingerprint,
+        notes,
+        evaluated_model=evaluated,
+        export_date=history.export_date,
+        export_date_set=history.mapping.export_date is not None,
+        censored_wins=censored,
     )
+    result.suspected_leak = suspected_leak(result)
     # The model carries its own evaluation, so any report made with it can show how it did.
-    model.evaluation_ = {
+    final.evaluation_ = {
         "metrics": result.metrics_table(),
         "calibration": result.calibration_curves(),
         "sign_importance": result.sign_importance(),
     }
     return result
+
+
+def model_for(history: History, **settings: object) -> WalkawayModel:
+    """An unfitted model set up for a history: its catalogue, list prices, regret horizon and
+    the mapping's extra features (plus any other :class:`WalkawayModel` settings)."""
+    return WalkawayModel(
+        catalogue=history.catalogue(),
+        horizon_days=history.mapping.regret_horizon_days,
+        extra_features=history.mapping.extra_features() or None,
+        list_prices=history.list_prices() or None,
+        **settings,
+    )
+
+
+def suspected_leak(result: TrainingResult) -> str:
+    """Why a run looks leaked though no single feature gave the outcome away (empty when it
+    does not): sales outcomes are never predictable almost perfectly, so a head that ranks its
+    holdout with ROC AUC >= :data:`walkaway.leakage.LEAK_AUC` has found a combination of
+    columns known only after the close."""
+    reasons = []
+    for head, holdout in (("win", result.win), ("regret", result.regret)):
+        if holdout is None:
+            continue
+        auc = probability_metrics(holdout.y, holdout.predictions["walkaway"])["roc_auc"]
+        if pd.notna(auc) and auc >= LEAK_AUC:
+            reasons.append(
+                f"the {head} head ranks its holdout with ROC AUC {auc:.3f}: too good to be true "
+                "for sales outcomes, so some columns together probably give the outcome away"
+            )
+    return "; ".join(reasons)
 
 
 def split_holdouts(

@@ -1,0 +1,555 @@
+"""One outcome's head: learners chosen among candidates, blended and calibrated honestly.
+
+A head learns one outcome (won, or regrettable given a win) from a feature frame. How:
+
+1. **Candidates.** LightGBM tree shapes from shallow (3 leaves: additive effects, cheap
+   TreeSHAP) to deep (255 leaves: many interactions), varying leaves, minimum leaf size,
+   learning rate, feature fraction and regularisation (the deep ones only once a head has rows
+   enough for them); and regularised logistic regressions on the same features
+   (:class:`walkaway.linear.LinearScorer`).
+2. **Cross-fitting.** The rows are cut into K folds (time-ordered when there are dates). For
+   each fold, a candidate is fit on the other folds and gives the fold's rows their
+   *out-of-fold* margins. A booster stops early on a stratified 15% of its own training rows,
+   never on the fold it predicts, so the out-of-fold margins are honest.
+3. **Choice.** Candidates are judged by the out-of-fold log loss of their calibrated margins
+   (each fold's calibrator fit on the other folds' margins). The tree shapes compete by
+   successive halving on large heads: all of them on a sample of :data:`FIRST_RUNG_ROWS`
+   rows, the best third on up to :data:`walkaway.splits.SAMPLE_ROWS`. The best tree shape and
+   the best logistic model are then blended: margin = w x trees + (1 - w) x logistic, with w
+   in :data:`BLEND_WEIGHTS` chosen the same way (w = 1 or 0 when one alone is best). A blend
+   of two exactly additive explanations is exactly additive too.
+4. **Calibration.** The calibrator (Platt sigmoid or isotonic) learns on the chosen blend's
+   out-of-fold margins, and the served learners are refit on all rows with the same settings
+   and the fold boosters' mean tree count, so the calibrator maps margins of learners like
+   the ones it learned from.
+
+A head that cannot beat the base rate out of fold predicts the base rate and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import log_loss
+
+from walkaway.errors import WalkawayError
+from walkaway.linear import LinearScorer
+from walkaway.splits import SAMPLE_ROWS, sample_rows, stopping_split, time_folds
+
+CALIBRATION_FOLDS = 4
+MAX_TREES = 3000
+EARLY_STOPPING_ROUNDS = 60
+STOPPING_SHARE = 0.15
+# Every candidate is tried on this many rows; the best third goes on to the full sample.
+FIRST_RUNG_ROWS = 20_000
+SURVIVOR_SHARE = 1 / 3
+# Each tree learns from a bagged sample of at most this many rows. A tree of a few leaves is
+# estimated well from far fewer, and across trees every row is used, so a million-deal history
+# trains in minutes instead of a quarter of an hour (benchmarks/RESULTS.md).
+MAX_BAGGED_ROWS = 200_000
+# A head with more rows than this learns at twice the rate: on 100,000 synthetic deals the win
+# head's holdout ROC AUC was 0.7558 at 0.1 vs 0.7564 at 0.05, in half the trees.
+FAST_RATE_ROWS = 50_000
+# Below this many rows a booster learns on one thread (see Candidate.for_rows).
+PARALLEL_ROWS = 50_000
+
+BASE_PARAMS: dict[str, object] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "feature_fraction": 0.8,
+    "lambda_l2": 1.0,
+    "max_cat_to_onehot": 4,
+    "cat_smooth": 10,
+    "min_data_per_group": 20,
+    "verbose": -1,
+    "seed": 7,
+    "deterministic": True,
+    "num_threads": 0,
+}
+# name -> (settings, minimum leaf size as a share of the rows, bounds of that size, fewest rows
+# to be a candidate at all). Shallow trees with extra-randomised thresholds suit additive
+# effects; the deep ones find the interactions of exports such as IBM's, but on a few thousand
+# deals they only add noise to the choice, so they compete once there are rows enough.
+TREE_SHAPES: dict[str, tuple[dict[str, object], float, tuple[int, int], int]] = {
+    "shallow": ({"num_leaves": 3, "max_depth": 2, "extra_trees": True}, 0.05, (20, 200), 0),
+    "medium": ({"num_leaves": 7, "max_depth": 3}, 0.02, (20, 200), 0),
+    "regularised": (
+        {"num_leaves": 15, "feature_fraction": 0.5, "lambda_l2": 10.0},
+        0.01,
+        (20, 100),
+        5_000,
+    ),
+    "deeper": ({"num_leaves": 31, "learning_rate": 0.1}, 0.002, (20, 100), 10_000),
+    "deep": ({"num_leaves": 63, "feature_fraction": 0.7}, 0.001, (10, 50), 20_000),
+    "deeper-still": (
+        {"num_leaves": 127, "feature_fraction": 0.6, "lambda_l2": 3.0},
+        0.0005,
+        (10, 40),
+        40_000,
+    ),
+    "deepest": (
+        {"num_leaves": 255, "feature_fraction": 0.6, "lambda_l2": 10.0, "learning_rate": 0.03},
+        0.0003,
+        (10, 30),
+        40_000,
+    ),
+}
+LINEAR_STRENGTHS = {"logistic": 1.0, "logistic-strong": 0.05}
+# Weight of the trees in the blend with the logistic model; pure learners first, so that a tie
+# keeps the simpler one.
+BLEND_WEIGHTS = (1.0, 0.0, 0.75, 0.5, 0.25)
+
+
+class NotEnoughData(WalkawayError, ValueError):
+    """The history is too small to learn from."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One learner a head may choose: a tree shape (LightGBM parameters) or a logistic model."""
+
+    name: str
+    params: dict[str, object] = field(default_factory=dict)
+    linear: bool = False
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, rounds: int) -> lgb.Booster | LinearScorer:
+        """Fit on all the given rows (``rounds`` trees for a tree shape)."""
+        if self.linear:
+            return LinearScorer(C=float(self.params["C"])).fit(X, y)
+        params = self.for_rows(len(y)).params
+        return lgb.train(params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
+
+    def for_rows(self, rows: int) -> Candidate:
+        """The candidate with the thread count that suits ``rows`` rows: one thread below
+        :data:`PARALLEL_ROWS` (LightGBM's threads cost more than they save on small data, and
+        folds then run side by side instead), every core above."""
+        if self.linear:
+            return self
+        threads = 1 if rows < PARALLEL_ROWS else 0
+        return Candidate(self.name, {**self.params, "num_threads": threads})
+
+
+def candidates(rows: int, overrides: dict[str, object] | None = None) -> list[Candidate]:
+    """The candidates for a head of ``rows`` rows: the tree shapes with rows enough, and the
+    logistic models. With ``overrides`` (LightGBM settings given by hand) the shallow shape
+    with those settings is the only one.
+
+    Examples
+    --------
+    >>> [c.name for c in candidates(5_000)][:2], candidates(5_000)[0].params["min_child_samples"]
+    (['shallow', 'medium'], 200)
+    >>> [c.name for c in candidates(5_000, {"num_leaves": 7})]
+    ['custom']
+    """
+    fast = rows > FAST_RATE_ROWS
+    bagging = min(float(BASE_PARAMS["bagging_fraction"]), MAX_BAGGED_ROWS / max(rows, 1))
+    shapes = []
+    for name, (settings, leaf_share, (low, high), fewest_rows) in TREE_SHAPES.items():
+        if rows < fewest_rows:
+            continue
+        params = {
+            **BASE_PARAMS,
+            "max_depth": -1,
+            "extra_trees": False,
+            **settings,
+            "min_child_samples": int(np.clip(rows * leaf_share, low, high)),
+            "bagging_fraction": round(bagging, 4),
+        }
+        if fast and "learning_rate" not in settings:
+            params["learning_rate"] = 0.1
+        shapes.append(Candidate(name, params))
+    if overrides:
+        return [Candidate("custom", {**shapes[0].params, **overrides})]
+    return shapes + [Candidate(n, {"C": c}, linear=True) for n, c in LINEAR_STRENGTHS.items()]
+
+
+def platt(margin: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Slope and intercept of Platt scaling, P(y) = sigmoid(slope x margin + intercept), by
+    Newton's method on the log loss (a tiny ridge keeps a separable case finite). Calibration
+    runs thousands of times in cross-fitting: this takes a millisecond where a general solver
+    takes a hundred.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> m = rng.normal(size=20_000)
+    >>> y = (rng.uniform(size=20_000) < 1 / (1 + np.exp(-(0.5 * m - 1)))).astype(float)
+    >>> [round(v, 1) for v in platt(m, y)]
+    [0.5, -1.0]
+    """
+    design = np.column_stack([np.asarray(margin, dtype=float), np.ones(len(margin))])
+    y = np.asarray(y, dtype=float)
+    weights = np.zeros(2)
+    ridge = 1e-6 * len(y)
+    for _ in range(iterations):
+        p = expit(design @ weights)
+        gradient = design.T @ (p - y) + ridge * np.r_[weights[0], 0.0]
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag([ridge, 1e-9])
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(weights[0]), float(weights[1])
+
+
+@dataclass
+class Calibrator:
+    """Maps a head's raw margin (log-odds) to a calibrated probability."""
+
+    method: str = "sigmoid"
+    slope_: float = 1.0
+    intercept_: float = 0.0
+    isotonic_: IsotonicRegression | None = None
+    flat_: bool = False  # the head could not beat the base rate out of fold: it predicts it
+    rate_: float = 0.5
+
+    def fit(self, margin: np.ndarray, y: np.ndarray) -> Calibrator:
+        self.rate_ = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+        if self.method == "isotonic":
+            self.isotonic_ = IsotonicRegression(y_min=1e-4, y_max=1 - 1e-4, out_of_bounds="clip")
+            self.isotonic_.fit(margin, y)
+        else:
+            self.slope_, self.intercept_ = platt(margin, y)
+            if self.slope_ < 0:  # out of fold, the ranking is worse than chance
+                self.flatten()
+        return self
+
+    def flatten(self) -> None:
+        """Predict the base rate whatever the margin."""
+        self.flat_ = True
+        self.isotonic_ = None
+        self.slope_, self.intercept_ = 0.0, float(logit(self.rate_))
+
+    def __call__(self, margin: np.ndarray) -> np.ndarray:
+        if self.isotonic_ is not None:
+            return self.isotonic_.predict(margin)
+        return expit(self.slope_ * margin + self.intercept_)
+
+
+@dataclass
+class Head:
+    """One outcome's learners and calibrator, or a constant rate when it cannot learn.
+
+    The head's margin is ``tree_weight`` x the booster's + (1 - ``tree_weight``) x the logistic
+    model's (a learner with no weight is not kept). With neither learner (too few examples, or
+    no regret data at all) the head predicts ``base_rate`` and every contribution is zero.
+    """
+
+    name: str
+    base_rate: float
+    booster: lgb.Booster | None = None
+    linear: LinearScorer | None = None
+    tree_weight: float = 1.0
+    calibrator: Calibrator = field(default_factory=Calibrator)
+    note: str = ""
+    rows: int = 0  # deals the head learned from
+    shape: str = "constant"  # what cross-fitting chose, in words
+    choice: dict[str, object] = field(default_factory=dict)  # the candidates chosen, for refits
+    trees: int = 0
+    table: pd.DataFrame | None = None  # every candidate's out-of-fold log loss
+
+    @property
+    def trained(self) -> bool:
+        return self.booster is not None or self.linear is not None
+
+    def _parts(self) -> list[tuple[float, lgb.Booster | LinearScorer]]:
+        parts: list[tuple[float, lgb.Booster | LinearScorer]] = []
+        if self.booster is not None:
+            parts.append((self.tree_weight, self.booster))
+        if self.linear is not None:
+            parts.append((1.0 - self.tree_weight if self.booster is not None else 1.0, self.linear))
+        return parts
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact per-feature contributions plus the bias (last column); rows sum to the margin.
+
+        TreeSHAP (LightGBM's ``pred_contrib``, on every core) for trees, coefficient x (value -
+        mean) for the logistic model, weighted as the blend weighs them.
+        """
+        if not self.trained:
+            out = np.zeros((len(X), X.shape[1] + 1))
+            out[:, -1] = logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6))
+            return out
+        total = np.zeros((len(X), X.shape[1] + 1))
+        for weight, learner in self._parts():
+            if isinstance(learner, LinearScorer):
+                total += weight * learner.contributions(X)
+            else:
+                total += weight * np.asarray(learner.predict(X, pred_contrib=True, num_threads=0))
+        return total
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw log-odds before calibration."""
+        if not self.trained:
+            return np.full(len(X), logit(np.clip(self.base_rate, 1e-6, 1 - 1e-6)))
+        total = np.zeros(len(X))
+        for weight, learner in self._parts():
+            if isinstance(learner, LinearScorer):
+                total += weight * learner.margin(X)
+            else:
+                total += weight * np.asarray(learner.predict(X, raw_score=True, num_threads=0))
+        return total
+
+    def calibrate(self, margin: np.ndarray) -> np.ndarray:
+        if not self.trained:
+            return np.full(len(margin), self.base_rate)
+        return self.calibrator(margin)
+
+
+@dataclass
+class CrossFit:
+    """A candidate's out-of-fold margins, tree count per fold and calibrated log loss."""
+
+    candidate: Candidate
+    margins: np.ndarray
+    trees: list[int]
+    log_loss: float
+    probabilities: np.ndarray  # each fold's margins through a calibrator fit on the others
+    seconds: float
+
+
+def cross_fit(
+    candidate: Candidate, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, calibration: str
+) -> CrossFit:
+    """Out-of-fold margins of one candidate: for each fold, fit on the others (a booster
+    stopping early on a stratified share of its own training rows) and predict the fold.
+    Single-threaded learners fit their folds side by side, one per core."""
+    started = time.perf_counter()
+    candidate = candidate.for_rows(len(y))
+
+    def fit_fold(fold: int) -> tuple[np.ndarray, np.ndarray, int]:
+        held = folds == fold
+        X_fit, y_fit = X[~held], y[~held]
+        if candidate.linear:
+            return held, candidate.fit(X_fit, y_fit, 0).margin(X[held]), 0
+        stop = stopping_split(y_fit, STOPPING_SHARE)
+        train = lgb.Dataset(X_fit[~stop], y_fit[~stop])
+        booster = lgb.train(
+            candidate.params,
+            train,
+            num_boost_round=MAX_TREES,
+            valid_sets=[lgb.Dataset(X_fit[stop], y_fit[stop], reference=train)],
+            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        )
+        trees = booster.best_iteration or booster.current_iteration()
+        return held, booster.predict(X[held], raw_score=True), trees
+
+    workers = 1 if candidate.params.get("num_threads", 1) != 1 else os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(fit_fold, np.unique(folds)))
+    margins = np.empty(len(y))
+    for held, fold_margins, _ in done:
+        margins[held] = fold_margins
+    trees = [] if candidate.linear else [fold_trees for _, _, fold_trees in done]
+    probabilities = cross_calibrated(margins, y, folds, calibration)
+    return CrossFit(
+        candidate,
+        margins,
+        trees,
+        log_loss(y, probabilities, labels=[0, 1]),
+        probabilities,
+        time.perf_counter() - started,
+    )
+
+
+def cross_calibrated(
+    margins: np.ndarray, y: np.ndarray, folds: np.ndarray, calibration: str
+) -> np.ndarray:
+    """Each fold's out-of-fold margins through a calibrator fit on the other folds' margins:
+    probabilities no calibrator has seen the labels of, to judge candidates by."""
+    probabilities = np.empty(len(y))
+    for fold in np.unique(folds):
+        held = folds == fold
+        if len(np.unique(y[~held])) < 2:
+            probabilities[held] = np.mean(y[~held])
+            continue
+        calibrator = Calibrator(calibration).fit(margins[~held], y[~held])
+        probabilities[held] = calibrator(margins[held])
+    return np.clip(probabilities, 1e-6, 1 - 1e-6)
+
+
+def base_rate_log_loss(y: np.ndarray, folds: np.ndarray) -> float:
+    """Out-of-fold log loss of predicting each fold the other folds' positive rate."""
+    rates = np.empty(len(y))
+    for fold in np.unique(folds):
+        held = folds == fold
+        rates[held] = np.clip(np.mean(y[~held]), 1e-6, 1 - 1e-6)
+    return log_loss(y, rates, labels=[0, 1])
+
+
+def halve(
+    pool: list[Candidate], X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, calibration: str
+) -> tuple[CrossFit, list[dict[str, object]]]:
+    """Successive halving by out-of-fold log loss: every candidate on a sample of
+    :data:`FIRST_RUNG_ROWS` rows (when the head is larger), the best third on up to
+    :data:`SAMPLE_ROWS`, then the winner cross-fit on all rows. Returns the winner's cross-fit
+    on all rows and a record of every candidate's results."""
+    records: list[dict[str, object]] = []
+    rungs = [FIRST_RUNG_ROWS] if len(y) > 2 * FIRST_RUNG_ROWS and len(pool) > 2 else []
+    rungs.append(min(len(y), SAMPLE_ROWS))
+    best: CrossFit | None = None
+    for size in rungs:
+        rows = sample_rows(len(y), size)
+        fits = [cross_fit(c, X.iloc[rows], y[rows], folds[rows], calibration) for c in pool]
+        fits.sort(key=lambda fit: fit.log_loss)  # stable: ties keep the listed order
+        records += [
+            {
+                "candidate": f.candidate.name,
+                "rows": len(rows),
+                "log_loss": f.log_loss,
+                "trees": int(np.mean(f.trees)) if f.trees else 0,
+                "seconds": f.seconds,
+            }
+            for f in fits
+        ]
+        pool = [f.candidate for f in fits[: max(2, int(np.ceil(len(fits) * SURVIVOR_SHARE)))]]
+        best = fits[0]
+    if rungs[-1] < len(y):
+        best = cross_fit(best.candidate, X, y, folds, calibration)
+    return best, records
+
+
+@dataclass
+class Choice:
+    """What a head chose: its tree shape and logistic model (either may be None) and the weight
+    of the trees in their blend, with the blend's out-of-fold results."""
+
+    trees: CrossFit | None
+    linear: CrossFit | None
+    tree_weight: float
+    margins: np.ndarray
+    probabilities: np.ndarray
+    log_loss: float
+    table: pd.DataFrame
+
+    @property
+    def shape(self) -> str:
+        """The choice in words, e.g. ``shallow`` or ``shallow 75% + logistic-strong 25%``."""
+        names = [f.candidate.name for f in (self.trees, self.linear) if f is not None]
+        if self.trees is None or self.linear is None:
+            return names[0]
+        return f"{names[0]} {self.tree_weight:.0%} + {names[1]} {1 - self.tree_weight:.0%}"
+
+
+def choose(
+    pool: list[Candidate],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    calibration: str,
+    weights: tuple[float, ...] = BLEND_WEIGHTS,
+) -> Choice:
+    """The best tree shape (by successive halving) and the best logistic model, blended with
+    the weight of lowest out-of-fold log loss."""
+    trees_pool = [c for c in pool if not c.linear]
+    linear_pool = [c for c in pool if c.linear]
+    records: list[dict[str, object]] = []
+    trees = linear = None
+    if trees_pool:
+        trees, tree_records = halve(trees_pool, X, y, folds, calibration)
+        records += tree_records
+    if linear_pool:
+        linear, linear_records = halve(linear_pool, X, y, folds, calibration)
+        records += linear_records
+    if trees is None or linear is None:
+        weights = (1.0,) if linear is None else (0.0,)
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    for weight in weights:
+        margins = (weight * trees.margins if trees is not None else 0.0) + (
+            (1 - weight) * linear.margins if linear is not None else 0.0
+        )
+        probabilities = cross_calibrated(margins, y, folds, calibration)
+        loss = log_loss(y, probabilities, labels=[0, 1])
+        if trees is not None and linear is not None:
+            records.append(
+                {
+                    "candidate": f"blend: trees {weight:.0%}",
+                    "rows": len(y),
+                    "log_loss": loss,
+                    "trees": 0,
+                    "seconds": 0.0,
+                }
+            )
+        if best is None or loss < best[1] - 1e-12:
+            best = (weight, loss, margins, probabilities)
+    weight, loss, margins, probabilities = best
+    return Choice(
+        trees if weight > 0 else None,
+        linear if weight < 1 else None,
+        weight,
+        margins,
+        probabilities,
+        loss,
+        pd.DataFrame.from_records(records),
+    )
+
+
+def fit_head(
+    name: str,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    dates: pd.Series,
+    calibration: str = "sigmoid",
+    folds: int = CALIBRATION_FOLDS,
+    pool: list[Candidate] | None = None,
+    weights: tuple[float, ...] = BLEND_WEIGHTS,
+) -> tuple[Head, np.ndarray]:
+    """Choose, calibrate and fit one head (see the module docstring).
+
+    Returns the head and each row's out-of-fold calibrated probability (what the head would
+    have said of a row it never saw: the honest input for thresholds).
+
+    Raises
+    ------
+    NotEnoughData
+        A fold holds a single class.
+    """
+    fold_of = time_folds(dates, folds, y)
+    for fold in range(folds):
+        held = fold_of == fold
+        if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
+            raise NotEnoughData(f"the {name} head has a fold with a single class: too few deals")
+    pool = pool if pool is not None else candidates(len(y))
+    chosen = choose(pool, X, y, fold_of, calibration, weights)
+    trees = int(round(np.mean(chosen.trees.trees))) if chosen.trees is not None else 0
+    booster = chosen.trees.candidate.fit(X, y, trees) if chosen.trees is not None else None
+    linear = chosen.linear.candidate.fit(X, y, 0) if chosen.linear is not None else None
+    calibrator = Calibrator(calibration).fit(chosen.margins, y)
+    rate = float(np.mean(y))
+    note = ""
+    if calibrator.flat_ or chosen.log_loss >= base_rate_log_loss(y, fold_of):
+        calibrator.flatten()
+        note = (
+            f"the {name} head cannot beat the base rate out of fold (log loss "
+            f"{chosen.log_loss:.4f}): it predicts the base rate {rate:.1%} for every deal"
+        )
+    probabilities = np.full(len(y), rate) if calibrator.flat_ else chosen.probabilities
+    head = Head(
+        name,
+        rate,
+        booster=booster,
+        linear=linear,
+        tree_weight=chosen.tree_weight,
+        calibrator=calibrator,
+        note=note,
+        rows=len(y),
+        shape=chosen.shape,
+        choice={
+            "trees": chosen.trees.candidate.name if chosen.trees is not None else None,
+            "linear": chosen.linear.candidate.name if chosen.linear is not None else None,
+            "tree_weight": chosen.tree_weight,
+        },
+        trees=trees,
+        table=chosen.table,
+    )
+    return head, probabilities
