@@ -122,3 +122,39 @@ def test_minimum_data_gate_names_the_counts(labelled: pd.DataFrame) -> None:
         NotEnoughData, match="at least 40 won and 40 lost .* has 39 won and 200 lost"
     ):
         WalkawayModel().fit(small)
+
+
+def test_policy_thresholds_come_from_out_of_fold_predictions(
+    labelled: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thresholds are read off what each head said of deals it never saw: out-of-fold
+    probabilities for the rows a head learned from, its plain predictions for the others (the
+    regret head never learned from lost deals or censored wins)."""
+    import walkaway.model as model_module
+
+    heads_said: dict[str, np.ndarray] = {}
+    policy_saw: dict[str, np.ndarray] = {}
+    fit_head, from_training = model_module.fit_head, model_module.Policy.from_training
+
+    def recording_fit_head(name, *args, **kwargs):
+        head, out_of_fold = fit_head(name, *args, **kwargs)
+        heads_said[name] = out_of_fold
+        return head, out_of_fold
+
+    def recording_policy(p_win, p_regret, amount, regret_rate):
+        policy_saw.update(p_win=p_win, p_regret=p_regret)
+        return from_training(p_win, p_regret, amount, regret_rate)
+
+    monkeypatch.setattr(model_module, "fit_head", recording_fit_head)
+    monkeypatch.setattr(model_module.Policy, "from_training", staticmethod(recording_policy))
+    closed = labelled[labelled["won"].notna()]
+    model = WalkawayModel().fit(closed)
+
+    np.testing.assert_array_equal(policy_saw["p_win"], heads_said["win"])
+    X = model.encoded_features(closed)
+    in_sample = model.win_head_.calibrate(model.win_head_.margin(X))
+    assert np.abs(policy_saw["p_win"] - in_sample).max() > 0.01  # not the head's own fit
+    matured = closed["regret_label"].notna().to_numpy()
+    np.testing.assert_array_equal(policy_saw["p_regret"][matured], heads_said["regret"])
+    regret_says = model.regret_head_.calibrate(model.regret_head_.margin(X))
+    np.testing.assert_allclose(policy_saw["p_regret"][~matured], regret_says[~matured])

@@ -19,7 +19,12 @@ FEATURES = {
         "glass_walls", "incumbent", yes_no("a rival is the incumbent", "no incumbent rival")
     ),
     "incumbent_tenure_years": Feature(
-        "glass_walls", "incumbent tenure", lambda v: f"incumbent for {plural(v, 'year')}"
+        "glass_walls",
+        "incumbent tenure",
+        # No incumbent has a tenure of 0: say so rather than "incumbent for 0 years".
+        lambda v: (
+            "no entrenched incumbent" if float(v) < 1 else f"incumbent for {plural(v, 'year')}"
+        ),
     ),
     "competitor_count": Feature(
         "glass_walls", "number of competitors", lambda v: plural(v, "competitor")
