@@ -11,7 +11,6 @@ SYNTH_DIR := data/raw/synthetic-crm
 SCORES := data/processed/scored-open-deals.csv
 REPORT := data/processed/pipeline-report.html
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: help install lock demo synth train score test lint format bench bench-quick real-data notebooks mlflow-ui clean
 
@@ -21,10 +20,10 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install walkaway with its test extras (pinned by constraints.txt)
+install: $(STAMP) ## Create .venv and install walkaway with its test and benchmark extras (pinned by constraints.txt)
 
 lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
@@ -59,15 +58,10 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-# The benchmarks' extra (FLAML, the tuned AutoML peer), pinned like the rest.
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
-	@touch $(BENCH_STAMP)
-
-bench: $(BENCH_STAMP) ## Run the benchmarks (writes benchmarks/RESULTS.md)
+bench: install ## Run the benchmarks (writes benchmarks/RESULTS.md)
 	$(BIN)/python -m benchmarks.run
 
-bench-quick: $(BENCH_STAMP) ## Quick benchmarks for development (small sizes, one run each)
+bench-quick: install ## Quick benchmarks for development (small sizes, one run each)
 	$(BIN)/python -m benchmarks.run --quick
 
 real-data: install ## Report walkaway on the public exports in ../shared/data (writes docs/real-data.md)
