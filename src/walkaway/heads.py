@@ -28,9 +28,7 @@ A head that cannot beat the base rate out of fold predicts the base rate and say
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -76,9 +74,10 @@ BASE_PARAMS: dict[str, object] = {
     "verbose": -1,
     "seed": 7,
     "deterministic": True,
-    # One thread per learner: the folds of cross-fitting run side by side instead, one per
-    # core. LightGBM's threads spin while they wait for each other, which on a machine busy
-    # with other work slows training by orders of magnitude; independent folds never wait.
+    # One thread: on heads of the sizes walkaway meets, LightGBM's threads cost more time
+    # waiting for each other than they save, and on a machine busy with other work they spin
+    # for far longer. (Folds side by side in Python threads were faster, but LightGBM is not
+    # safe to train from several threads at once: a benchmark run crashed with a segfault.)
     "num_threads": 1,
 }
 # name -> (settings, minimum leaf size as a share of the rows, bounds of that size, fewest rows
@@ -322,8 +321,7 @@ def cross_fit(
     candidate: Candidate, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, calibration: str
 ) -> CrossFit:
     """Out-of-fold margins of one candidate: for each fold, fit on the others (a booster
-    stopping early on a stratified share of its own training rows) and predict the fold.
-    The folds are fit side by side, one per core (each learner on one thread)."""
+    stopping early on a stratified share of its own training rows) and predict the fold."""
     started = time.perf_counter()
 
     def fit_fold(fold: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -343,8 +341,7 @@ def cross_fit(
         trees = booster.best_iteration or booster.current_iteration()
         return held, booster.predict(X[held], raw_score=True), trees
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        done = list(pool.map(fit_fold, np.unique(folds)))
+    done = [fit_fold(fold) for fold in np.unique(folds)]
     margins = np.empty(len(y))
     for held, fold_margins, _ in done:
         margins[held] = fold_margins
