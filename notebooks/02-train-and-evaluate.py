@@ -59,10 +59,12 @@ review.ensure_demo_export(EXPORT)
 #
 # With `TRAIN = True` the model is trained exactly as `walkaway train` does it
 # (`walkaway.jobs.train_job`): the export is checked against the data contract, deals are
-# labelled (won, lost, regrettable), both heads are fitted on all but the newest deals, judged
-# on the newest ones, and the run is logged and registered in the MLflow store in `MODELS`
-# (SQLite, unless `MLFLOW_TRACKING_URI` points at a team server). The new version becomes
-# `@champion` if it is the first, or no worse than the champion on its holdout.
+# labelled (won, lost, regrettable), both heads are fitted on all but the newest deals and
+# judged on the newest ones, then refit on every closed deal with the learners the evaluation
+# chose, and the run is logged and registered in the MLflow store in `MODELS` (SQLite, unless
+# `MLFLOW_TRACKING_URI` points at a team server). The new version becomes `@champion` if it is
+# the first, or by the champion-and-challenger rule (the win head decides, the regret head
+# guards; a suspected leak never).
 #
 # With `TRAIN = False` the champion is loaded instead, when there is one trained on this kind of
 # export; it carries its own evaluation, so everything below is shown for it.
@@ -102,9 +104,10 @@ review.reliability_figure(reviewed.model)
 # %% [markdown]
 # ## 3 · What moves p_good, by sign
 #
-# For each holdout deal, a sign's effect is p_good minus p_good with that sign's TreeSHAP
-# contributions removed from both heads' log-odds. The bars are the mean absolute effect, in
-# points of p_good: how much, on a typical deal, that sign changes the headline score. The
+# For each holdout deal, a sign's effect is its exact Shapley value on p_good among the four
+# groups, a group left out meaning its contributions taken out of both heads' log-odds (the
+# effects add up to p_good minus p_good at the base margins). The bars are the mean absolute
+# effect, in points of p_good: how much, on a typical deal, that sign changes the headline score. The
 # deal context is shown too, so the signs can be read against everything else.
 
 # %%
@@ -115,8 +118,9 @@ review.importance_figure(reviewed.model)
 #
 # A beeswarm per sign, over the win holdout. Each dot is one deal: how much one input pushes
 # its win head's log-odds (right: more likely won), coloured by the input's value (red high,
-# blue low; text inputs and missing values grey). The contributions are LightGBM's exact
-# TreeSHAP (`pred_contrib`); the `shap` package only draws them. What to look for is that each
+# blue low; text inputs and missing values grey). The contributions are exact: LightGBM's
+# TreeSHAP (`pred_contrib`) for trees, coefficient x (value - mean) for a logistic model, as
+# the head blends them; the `shap` package only draws them. What to look for is that each
 # input pushes in the direction a seller would expect.
 #
 # **Glass walls**: a long-tenured incumbent, a formal tender and more competitors should push
