@@ -146,8 +146,8 @@ review.deal_summary(reviewed.model, deal, as_of)
 # features' exact contributions (TreeSHAP for trees, additive terms for a logistic model), and
 # the **margin** is the deal's log-odds, which the calibrator turns into p_win or p_regret.
 # Inside each sign, the features that move it most, and the rest of the sign as one row, so a
-# sign's features add up to it. `p_good_points` is each part's effect on p_good (both heads together), the figure the
-# seller sees ("glass walls cost 12 points").
+# sign's features add up to it. `p_good_points` is each part's effect on p_good (both heads
+# together), the figure the seller sees ("glass walls cost 12 points").
 
 # %%
 waterfall = review.waterfall(reviewed.model, deal, as_of)
