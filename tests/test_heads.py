@@ -181,3 +181,16 @@ def test_logistic_contributions_add_up_to_its_margin(rows: int, missing: float, 
         assert parts.shape == (rows, X.shape[1] + 1)
         assert np.isfinite(parts).all()
         np.testing.assert_allclose(parts.sum(axis=1), scorer.margin(rows_to_explain))
+
+
+def test_a_large_head_calibrates_on_a_sample_of_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SAMPLE_ROWS rows, cross-fitting (and so the calibrator) uses a seeded sample; the
+    served learners still learn from every row."""
+    monkeypatch.setattr(heads, "SAMPLE_ROWS", 800)
+    X = frame(8)
+    y = additive(X, 8)
+    head, probabilities = fit_head("win", X, y, dates(), pool=[shallow()])
+    sampled = ~np.isnan(probabilities)
+    assert sampled.sum() == 800 and head.rows == ROWS
+    assert head.table["rows"].max() == 800
+    assert ((probabilities[sampled] > 0) & (probabilities[sampled] < 1)).all()

@@ -19,9 +19,10 @@ A head learns one outcome (won, or regrettable given a win) from a feature frame
    in :data:`BLEND_WEIGHTS` chosen the same way (w = 1 or 0 when one alone is best). A blend
    of two exactly additive explanations is exactly additive too.
 4. **Calibration.** The calibrator (Platt sigmoid or isotonic) learns on the chosen blend's
-   out-of-fold margins, and the served learners are refit on all rows with the same settings
-   and the fold boosters' mean tree count, so the calibrator maps margins of learners like
-   the ones it learned from.
+   out-of-fold margins (those of the last rung: every row, or a sample of
+   :data:`walkaway.splits.SAMPLE_ROWS` on a larger head), and the served learners are refit
+   on all rows with the same settings and the fold boosters' mean tree count, so the
+   calibrator maps margins of learners like the ones it learned from.
 
 A head that cannot beat the base rate out of fold predicts the base rate and says so.
 """
@@ -387,8 +388,9 @@ def halve(
 ) -> tuple[CrossFit, list[dict[str, object]]]:
     """Successive halving by out-of-fold log loss: every candidate on a sample of
     :data:`FIRST_RUNG_ROWS` rows (when the head is larger), the best third on up to
-    :data:`SAMPLE_ROWS`, then the winner cross-fit on all rows. Returns the winner's cross-fit
-    on all rows and a record of every candidate's results."""
+    :data:`SAMPLE_ROWS` (all rows of a smaller head). Returns the winner's cross-fit on that
+    last sample, whose rows are ``sample_rows(len(y), min(len(y), SAMPLE_ROWS))``, and a record
+    of every candidate's results."""
     records: list[dict[str, object]] = []
     rungs = [FIRST_RUNG_ROWS] if len(y) > 2 * FIRST_RUNG_ROWS and len(pool) > 2 else []
     rungs.append(min(len(y), SAMPLE_ROWS))
@@ -409,8 +411,6 @@ def halve(
         ]
         pool = [f.candidate for f in fits[: max(2, int(np.ceil(len(fits) * SURVIVOR_SHARE)))]]
         best = fits[0]
-    if rungs[-1] < len(y):
-        best = cross_fit(best.candidate, X, y, folds, calibration)
     return best, records
 
 
@@ -422,6 +422,7 @@ class Choice:
     trees: CrossFit | None
     linear: CrossFit | None
     tree_weight: float
+    rows: np.ndarray  # positions of the rows the out-of-fold results below belong to
     margins: np.ndarray
     probabilities: np.ndarray
     log_loss: float
@@ -445,9 +446,12 @@ def choose(
     weights: tuple[float, ...] = BLEND_WEIGHTS,
 ) -> Choice:
     """The best tree shape (by successive halving) and the best logistic model, blended with
-    the weight of lowest out-of-fold log loss."""
+    the weight of lowest out-of-fold log loss. On a head of more than :data:`SAMPLE_ROWS`
+    rows, the out-of-fold margins (and so the calibrator) are those of a seeded sample of that
+    many rows: plenty for a calibrator of one or a few parameters."""
     trees_pool = [c for c in pool if not c.linear]
     linear_pool = [c for c in pool if c.linear]
+    rows = sample_rows(len(y), min(len(y), SAMPLE_ROWS))  # the rows of the last rung
     records: list[dict[str, object]] = []
     trees = linear = None
     if trees_pool:
@@ -463,8 +467,8 @@ def choose(
         margins = (weight * trees.margins if trees is not None else 0.0) + (
             (1 - weight) * linear.margins if linear is not None else 0.0
         )
-        probabilities = cross_calibrated(margins, y, folds, calibration)
-        loss = log_loss(y, probabilities, labels=[0, 1])
+        probabilities = cross_calibrated(margins, y[rows], folds[rows], calibration)
+        loss = log_loss(y[rows], probabilities, labels=[0, 1])
         if trees is not None and linear is not None:
             records.append(
                 {
@@ -482,6 +486,7 @@ def choose(
         trees if weight > 0 else None,
         linear if weight < 1 else None,
         weight,
+        rows,
         margins,
         probabilities,
         loss,
@@ -502,7 +507,8 @@ def fit_head(
     """Choose, calibrate and fit one head (see the module docstring).
 
     Returns the head and each row's out-of-fold calibrated probability (what the head would
-    have said of a row it never saw: the honest input for thresholds).
+    have said of a row it never saw: the honest input for thresholds); NaN for the rows of a
+    head of more than :data:`SAMPLE_ROWS` rows that its cross-fitting sample left out.
 
     Raises
     ------
@@ -519,16 +525,19 @@ def fit_head(
     trees = int(round(np.mean(chosen.trees.trees))) if chosen.trees is not None else 0
     booster = chosen.trees.candidate.fit(X, y, trees) if chosen.trees is not None else None
     linear = chosen.linear.candidate.fit(X, y, 0) if chosen.linear is not None else None
-    calibrator = Calibrator(calibration).fit(chosen.margins, y)
+    calibrator = Calibrator(calibration).fit(chosen.margins, y[chosen.rows])
     rate = float(np.mean(y))
     note = ""
-    if calibrator.flat_ or chosen.log_loss >= base_rate_log_loss(y, fold_of):
+    if calibrator.flat_ or chosen.log_loss >= base_rate_log_loss(
+        y[chosen.rows], fold_of[chosen.rows]
+    ):
         calibrator.flatten()
         note = (
             f"the {name} head cannot beat the base rate out of fold (log loss "
             f"{chosen.log_loss:.4f}): it predicts the base rate {rate:.1%} for every deal"
         )
-    probabilities = np.full(len(y), rate) if calibrator.flat_ else chosen.probabilities
+    probabilities = np.full(len(y), np.nan)
+    probabilities[chosen.rows] = rate if calibrator.flat_ else chosen.probabilities
     head = Head(
         name,
         rate,

@@ -142,9 +142,13 @@ class WalkawayModel(BaseEstimator):
                 self.calibration_folds,
                 **self._choices("regret", len(y_regret)),
             )
-            # Deals the regret head did not learn from (lost, censored) are out of its sample.
+            # Deals the regret head did not learn from (lost, censored) are out of its sample;
+            # matured wins get their out-of-fold probability (on a head so large that its
+            # cross-fitting used a sample, those left out keep the head's own prediction).
             p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
-            p_regret[matured] = p_regret_matured
+            p_regret[matured] = np.where(
+                np.isnan(p_regret_matured), p_regret[matured], p_regret_matured
+            )
         else:
             rate = float(y_regret.mean()) if len(y_regret) else 0.0
             self.regret_head_ = Head(
@@ -158,7 +162,8 @@ class WalkawayModel(BaseEstimator):
             )
             p_regret = np.full(len(X), rate)
 
-        rows = sample_rows(len(X))  # the policy's quantiles need no more
+        # The policy's quantiles need no more rows: the seeded sample the win head cross-fit.
+        rows = sample_rows(len(X))
         amount = closed["amount"].to_numpy(dtype=float)[rows]
         policy = Policy.from_training(
             p_win[rows], p_regret[rows], amount, self.regret_head_.base_rate
