@@ -422,6 +422,8 @@ def bench_explanations(models: Path, export: Path, sizes: Sizes, results: Result
     results.explanation_rows = len(X)
     for head in (model.win_head_, model.regret_head_):
         booster = head.booster
+        if booster is None:  # the head chose a logistic model alone: no trees to explain
+            continue
         predict = median_seconds(lambda b=booster: b.predict(X, raw_score=True), sizes.repeat)
         contrib = median_seconds(lambda b=booster: b.predict(X, pred_contrib=True), sizes.repeat)
         explainer = shap.TreeExplainer(booster)

@@ -152,7 +152,7 @@ def test_candidates_widen_with_the_data() -> None:
     small, large = candidates(2_000), candidates(5_000_000)
     assert {c.name for c in small} == {"shallow", "medium", "logistic", "logistic-strong"}
     leaves = sorted(c.params["num_leaves"] for c in large if not c.linear)
-    assert leaves[0] == 3 and leaves[-1] == 255
+    assert leaves[0] == 3 and leaves[-1] == 63
     for candidate in large:
         if not candidate.linear:
             # every tree draws a bagged sample of bounded size

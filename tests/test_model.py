@@ -46,6 +46,14 @@ def test_predictions_are_probabilities_with_consistent_p_good(trained: TrainingR
     assert scores.index.equals(holdout_deals(trained).index)
 
 
+def test_probabilities_without_explanations_match_the_explained_scores(
+    trained: TrainingResult,
+) -> None:
+    deals = holdout_deals(trained)
+    explained = trained.model.predict(deals)[["p_win", "p_regret", "p_good"]]
+    pd.testing.assert_frame_equal(trained.model.predict_probabilities(deals), explained)
+
+
 def test_sign_effects_are_zero_when_the_sign_contributes_nothing(trained: TrainingResult) -> None:
     """The effect of a group is p_good with vs without its contributions: a deal whose group
     contributions are all zero has no effect from it."""

@@ -3,11 +3,12 @@
 A head learns one outcome (won, or regrettable given a win) from a feature frame. How:
 
 1. **Candidates.** LightGBM tree shapes from shallow (3 leaves: additive effects, cheap
-   TreeSHAP) to deep (255 leaves: many interactions), varying leaves, minimum leaf size,
+   TreeSHAP) to deep (63 leaves: many interactions), varying leaves, minimum leaf size,
    learning rate, feature fraction and regularisation (the deep ones only once a head has rows
    enough for them); and regularised logistic regressions on the same features
    (:class:`walkaway.linear.LinearScorer`).
-2. **Cross-fitting.** The rows are cut into K folds (time-ordered when there are dates). For
+2. **Cross-fitting.** The rows are cut into K folds (time-ordered when there are dates; at
+   most :data:`LARGE_HEAD_FOLDS` on a head of more than :data:`FAST_RATE_ROWS` rows). For
    each fold, a candidate is fit on the other folds and gives the fold's rows their
    *out-of-fold* margins. A booster stops early on a stratified 15% of its own training rows,
    never on the fold it predicts, so the out-of-fold margins are honest.
@@ -44,8 +45,15 @@ from walkaway.linear import LinearScorer
 from walkaway.splits import SAMPLE_ROWS, sample_rows, stopping_split, time_folds
 
 CALIBRATION_FOLDS = 4
+# A head of more than FAST_RATE_ROWS rows cross-fits on at most this many folds: each fold's
+# learners still see over 33,000 rows, and on 100,000 synthetic deals training took 64 s
+# instead of 88 s for the same holdout ROC AUC (win 0.7562 vs 0.7562, regret 0.8106 vs 0.8101).
+LARGE_HEAD_FOLDS = 3
 MAX_TREES = 3000
-EARLY_STOPPING_ROUNDS = 60
+# Patience, in trees x learning rate: a booster stops after 3 / rate trees (30 at rate 0.1, 100
+# at 0.03) without a better log loss on its stopping rows. A fixed 60 trees made fast-learning
+# shapes 13% slower for the same holdout ROC AUC, and cut slow deep ones short on IBM's export.
+PATIENCE = 3.0
 STOPPING_SHARE = 0.15
 # Every candidate is tried on this many rows; the best third goes on to the full sample.
 FIRST_RUNG_ROWS = 20_000
@@ -75,16 +83,18 @@ BASE_PARAMS: dict[str, object] = {
     "verbose": -1,
     "seed": 7,
     "deterministic": True,
-    # One thread: on heads of the sizes walkaway meets, LightGBM's threads cost more time
-    # waiting for each other than they save, and on a machine busy with other work they spin
-    # for far longer. (Folds side by side in Python threads were faster, but LightGBM is not
-    # safe to train from several threads at once: a benchmark run crashed with a segfault.)
-    "num_threads": 1,
+    # Every core (OpenMP's default, so OMP_NUM_THREADS limits it) for one learner at a time:
+    # LightGBM is not safe to train from several Python threads at once (folds trained side
+    # by side crashed a benchmark run with a segfault). On 2 cores, 100,000 deals train in
+    # three quarters of the time they take on one thread.
+    "num_threads": 0,
 }
 # name -> (settings, minimum leaf size as a share of the rows, bounds of that size, fewest rows
 # to be a candidate at all). Shallow trees with extra-randomised thresholds suit additive
 # effects; the deep ones find the interactions of exports such as IBM's, but on a few thousand
-# deals they only add noise to the choice, so they compete once there are rows enough.
+# deals they only add noise to the choice, so they compete once there are rows enough. (Shapes
+# of 127 and 255 leaves lost to 63 leaves on IBM's export and to 3 leaves on synthetic ones, and
+# cost a third of a 100,000-deal training: they are left out.)
 TREE_SHAPES: dict[str, tuple[dict[str, object], float, tuple[int, int], int]] = {
     "shallow": ({"num_leaves": 3, "max_depth": 2, "extra_trees": True}, 0.05, (20, 200), 0),
     "medium": ({"num_leaves": 7, "max_depth": 3}, 0.02, (20, 200), 0),
@@ -101,19 +111,13 @@ TREE_SHAPES: dict[str, tuple[dict[str, object], float, tuple[int, int], int]] = 
         (10, 20),
         20_000,
     ),
-    "deeper-still": (
-        {"num_leaves": 127, "feature_fraction": 0.6, "lambda_l2": 3.0},
-        0.0005,
-        (10, 40),
-        40_000,
-    ),
-    "deepest": (
-        {"num_leaves": 255, "feature_fraction": 0.6, "lambda_l2": 10.0, "learning_rate": 0.03},
-        0.0003,
-        (10, 30),
-        40_000,
-    ),
 }
+# A histogram bin is worth its cost only with rows enough to place it: a booster learning from
+# n rows gets at most n / ROWS_PER_BIN bins per column (never fewer than LightGBM's default
+# 255). Split finding scans every bin of every leaf, so on the small samples of the first rung
+# a deep tree shape trains in half the time, while a full head of IBM's size keeps its fine
+# grain (benchmarks/RESULTS.md).
+ROWS_PER_BIN = 16
 LINEAR_STRENGTHS = {"logistic": 1.0, "logistic-strong": 0.05}
 # Weight of the trees in the blend with the logistic model; pure learners first, so that a tie
 # keeps the simpler one.
@@ -136,7 +140,29 @@ class Candidate:
         """Fit on all the given rows (``rounds`` trees for a tree shape)."""
         if self.linear:
             return LinearScorer(C=float(self.params["C"])).fit(X, y)
-        return lgb.train(self.params, lgb.Dataset(X, y), num_boost_round=max(1, rounds))
+        return lgb.train(self.booster_params(len(y)), lgb.Dataset(X, y), max(1, rounds))
+
+    @property
+    def patience(self) -> int:
+        """Trees without progress before a booster stops early: :data:`PATIENCE` / rate.
+
+        >>> Candidate("slow", {"learning_rate": 0.03}).patience, Candidate("x", {}).patience
+        (100, 30)
+        """
+        return int(np.ceil(PATIENCE / float(self.params.get("learning_rate", 0.1))))
+
+    def booster_params(self, rows: int) -> dict[str, object]:
+        """LightGBM's settings for a booster learning from ``rows`` rows: at most
+        ``rows / ROWS_PER_BIN`` histogram bins per column.
+
+        Examples
+        --------
+        >>> shape = Candidate("shallow", {"max_bin": 4095})
+        >>> shape.booster_params(10_000)["max_bin"], shape.booster_params(1_000_000)["max_bin"]
+        (625, 4095)
+        """
+        ceiling = int(self.params.get("max_bin", 255))
+        return {**self.params, "max_bin": min(ceiling, max(255, rows // ROWS_PER_BIN))}
 
 
 def candidates(rows: int, overrides: dict[str, object] | None = None) -> list[Candidate]:
@@ -256,6 +282,7 @@ class Head:
     shape: str = "constant"  # what cross-fitting chose, in words
     choice: dict[str, object] = field(default_factory=dict)  # the candidates chosen, for refits
     trees: int = 0
+    folds: int = 0  # of the cross-fitting that chose the learners and fit the calibrator
     table: pd.DataFrame | None = None  # every candidate's out-of-fold log loss
 
     @property
@@ -333,11 +360,11 @@ def cross_fit(
         stop = stopping_split(y_fit, STOPPING_SHARE)
         train = lgb.Dataset(X_fit[~stop], y_fit[~stop])
         booster = lgb.train(
-            candidate.params,
+            candidate.booster_params(int((~stop).sum())),
             train,
             num_boost_round=MAX_TREES,
             valid_sets=[lgb.Dataset(X_fit[stop], y_fit[stop], reference=train)],
-            callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+            callbacks=[lgb.early_stopping(candidate.patience, verbose=False)],
         )
         trees = booster.best_iteration or booster.current_iteration()
         return held, booster.predict(X[held], raw_score=True), trees
@@ -494,6 +521,16 @@ def choose(
     )
 
 
+def fold_count(rows: int, folds: int = CALIBRATION_FOLDS) -> int:
+    """Folds to cross-fit a head of ``rows`` rows on: at most :data:`LARGE_HEAD_FOLDS` once
+    it has more than :data:`FAST_RATE_ROWS` rows.
+
+    >>> fold_count(10_000), fold_count(60_000), fold_count(60_000, folds=2)
+    (4, 3, 2)
+    """
+    return min(folds, LARGE_HEAD_FOLDS) if rows > FAST_RATE_ROWS else folds
+
+
 def fit_head(
     name: str,
     X: pd.DataFrame,
@@ -515,6 +552,7 @@ def fit_head(
     NotEnoughData
         A fold holds a single class.
     """
+    folds = fold_count(len(y), folds)
     fold_of = time_folds(dates, folds, y)
     for fold in range(folds):
         held = fold_of == fold
@@ -554,6 +592,7 @@ def fit_head(
             "tree_weight": chosen.tree_weight,
         },
         trees=trees,
+        folds=folds,
         table=chosen.table,
     )
     return head, probabilities

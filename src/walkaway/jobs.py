@@ -120,6 +120,7 @@ def head_params(head: Head) -> dict[str, object]:
     params: dict[str, object] = {
         f"{head.name}_learner": head.shape,
         f"{head.name}_trees": head.trees,
+        f"{head.name}_folds": head.folds,
         f"{head.name}_tree_weight": head.tree_weight if head.trained else 0.0,
     }
     if head.booster is not None:

@@ -62,7 +62,7 @@ class WalkawayModel(BaseEstimator):
         ``"sigmoid"`` (Platt) or ``"isotonic"``.
     calibration_folds
         Folds (time-ordered when there are dates) whose out-of-fold margins choose each head's
-        learner and fit its calibrator.
+        learner and fit its calibrator (at most three on a head of more than 50,000 rows).
     lgbm_params
         LightGBM settings set by hand: the shallow tree shape with them is then the only
         candidate.
@@ -304,6 +304,20 @@ class WalkawayModel(BaseEstimator):
         return self._encode(self.featurise(deals, as_of))
 
     # ------------------------------------------------------------------ scoring
+    def predict_probabilities(
+        self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """``p_win``, ``p_regret`` and ``p_good`` of canonical deals, without explanations:
+        the same numbers as :meth:`predict` at a fraction of the cost (TreeSHAP costs tens of
+        predictions, hundreds on deep trees), for evaluating on many deals."""
+        X = self.encoded_features(self.with_amounts(deals), as_of)
+        p_win = self.win_head_.calibrate(self.win_head_.margin(X))
+        p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
+        return pd.DataFrame(
+            {"p_win": p_win, "p_regret": p_regret, "p_good": p_good(p_win, p_regret)},
+            index=deals.index,
+        )
+
     def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, object]:
         """Per head: raw features, margin, per-feature contributions (bias last)."""
         raw = self.featurise(deals, as_of)
