@@ -46,13 +46,13 @@ from walkaway.splits import SAMPLE_ROWS, sample_rows, stopping_split, time_folds
 
 CALIBRATION_FOLDS = 4
 # A head of more than FAST_RATE_ROWS rows cross-fits on at most this many folds: each fold's
-# learners still see over 33,000 rows, and on 100,000 synthetic deals training took 64 s
-# instead of 88 s for the same holdout ROC AUC (win 0.7562 vs 0.7562, regret 0.8106 vs 0.8101).
+# learners still see over 33,000 rows, and a quarter of the training time goes (on 100,000
+# synthetic deals, for the same holdout ROC AUC).
 LARGE_HEAD_FOLDS = 3
 MAX_TREES = 3000
 # Patience, in trees x learning rate: a booster stops after 3 / rate trees (30 at rate 0.1, 100
-# at 0.03) without a better log loss on its stopping rows. A fixed 60 trees made fast-learning
-# shapes 13% slower for the same holdout ROC AUC, and cut slow deep ones short on IBM's export.
+# at 0.03) without a better log loss on its stopping rows. A fixed count either wastes trees on
+# fast-learning shapes or cuts slow deep ones short (as it did on IBM's export).
 PATIENCE = 3.0
 STOPPING_SHARE = 0.15
 # Every candidate is tried on this many rows; the best third goes on to the full sample.
@@ -85,8 +85,8 @@ BASE_PARAMS: dict[str, object] = {
     "deterministic": True,
     # Every core (OpenMP's default, so OMP_NUM_THREADS limits it) for one learner at a time:
     # LightGBM is not safe to train from several Python threads at once (folds trained side
-    # by side crashed a benchmark run with a segfault). On 2 cores, 100,000 deals train in
-    # three quarters of the time they take on one thread.
+    # by side crashed a benchmark run with a segfault). On 2 cores, two threads trained
+    # 100,000 synthetic deals faster than one.
     "num_threads": 0,
 }
 # name -> (settings, minimum leaf size as a share of the rows, bounds of that size, fewest rows
@@ -115,8 +115,8 @@ TREE_SHAPES: dict[str, tuple[dict[str, object], float, tuple[int, int], int]] = 
 # A histogram bin is worth its cost only with rows enough to place it: a booster learning from
 # n rows gets at most n / ROWS_PER_BIN bins per column (never fewer than LightGBM's default
 # 255). Split finding scans every bin of every leaf, so on the small samples of the first rung
-# a deep tree shape trains in half the time, while a full head of IBM's size keeps its fine
-# grain (benchmarks/RESULTS.md).
+# a deep tree shape trains in about half the time, while a full head of IBM's size keeps its
+# fine grain.
 ROWS_PER_BIN = 16
 LINEAR_STRENGTHS = {"logistic": 1.0, "logistic-strong": 0.05}
 # Weight of the trees in the blend with the logistic model; pure learners first, so that a tie

@@ -43,7 +43,8 @@ from walkaway.splits import newest_split, sample_rows
 HOLDOUT_SHARE = 0.2
 # Sign importance and attribution are means over deals: a seeded sample of this many holdout
 # deals measures them to well under a point, and explaining every deal of a deep model's
-# holdout would cost a minute (TreeSHAP on IBM's export: about 4 ms a deal on 2 cores).
+# holdout would cost far more than training it (TreeSHAP on deep trees costs a hundred
+# predictions or more).
 EXPLAINED_ROWS = 5_000
 
 
