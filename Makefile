@@ -47,7 +47,11 @@ train: install ## Train on HISTORY (default: the synthetic export) and register 
 score: install ## Score the open pipeline DEALS_FILE (default: the synthetic one) with the champion
 	$(BIN)/walkaway score --deals $(or $(DEALS_FILE),$(SYNTH_DIR)/pipeline.csv) --out $(SCORES) --report $(REPORT)
 
-test: install ## Run the test suite (unit, property, integration)
+chromium: ## Install Debian's headless Chromium when missing (the report's render test needs it)
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install chromium ## Run the test suite (unit, property, integration)
 	$(BIN)/python -m pytest
 
 lint: install ## Check style with ruff

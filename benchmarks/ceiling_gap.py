@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.run import ROOT, code_version, synthetic_export
-from benchmarks.training_time import imported_from, version_env
+from benchmarks.training_time import checked_out, imported_from, print_and_write, version_env
 
 # Runs in the process of either version: only APIs both have (train_and_evaluate with truth).
 TRAIN = """
@@ -55,10 +55,8 @@ def gaps_of(env: dict[str, str], export: Path) -> dict[str, float]:
 
 
 def compare(before: str, deals: int, seeds: list[int], work: Path) -> list[str]:
-    tree = work / "before"
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), before], cwd=ROOT, check=True)
-    try:
-        envs = {"before": version_env(tree / "src"), "after": version_env(ROOT / "src")}
+    with checked_out(before, work) as source:
+        envs = {"before": version_env(source), "after": version_env(ROOT / "src")}
         lines = [
             f"# ROC AUC gap to the ceiling, {deals:,} synthetic deals: before and after",
             "",
@@ -96,8 +94,6 @@ def compare(before: str, deals: int, seeds: list[int], work: Path) -> list[str]:
                 f"{int((difference >= 0).sum())} of {len(difference)} seeds"
             )
         return lines
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(seed) for seed in args.seeds.split(",")]
     with tempfile.TemporaryDirectory() as work:
         lines = compare(args.before, args.deals, seeds, Path(work))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    print_and_write(lines, args.out)
     return 0
 
 

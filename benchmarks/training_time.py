@@ -17,11 +17,20 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.run import ROOT, WALKAWAY, code_version, machine, measure, synthetic_export
+from benchmarks.run import (
+    ROOT,
+    WALKAWAY,
+    code_version,
+    machine,
+    measure,
+    synthetic_export,
+    walkaway_sources,
+)
 
 SIZES = (10_000, 100_000, 1_000_000)
 
@@ -32,22 +41,32 @@ def version_env(source: Path) -> dict[str, str]:
 
 
 def imported_from(env: dict[str, str]) -> str:
-    printed = subprocess.run(
-        [sys.executable, "-c", "import walkaway; print(walkaway.__file__)"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return str(Path(printed.stdout.strip()).parent)
+    """Where a `python` started with ``env`` imports walkaway from."""
+    return walkaway_sources(env)[1]
+
+
+@contextmanager
+def checked_out(commit: str, work: Path) -> Iterator[Path]:
+    """``commit`` in a temporary git worktree under ``work``: its ``src`` folder."""
+    tree = work / "before"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True)
+    try:
+        yield tree / "src"
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+
+
+def print_and_write(lines: list[str], out: Path | None) -> None:
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")
 
 
 def compare(before: str, sizes: tuple[int, ...], rounds: int, work: Path) -> list[str]:
     """Alternate `walkaway train` of the earlier commit and of this work tree at each size."""
-    tree = work / "before"
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), before], cwd=ROOT, check=True)
-    try:
-        envs = {"before": version_env(tree / "src"), "after": version_env(ROOT / "src")}
+    with checked_out(before, work) as source:
+        envs = {"before": version_env(source), "after": version_env(ROOT / "src")}
         lines = [
             "# Training time: before and after, side by side",
             "",
@@ -84,8 +103,6 @@ def compare(before: str, sizes: tuple[int, ...], rounds: int, work: Path) -> lis
             old, new = statistics.median(times["before"]), statistics.median(times["after"])
             lines.append(f"| {n:,} | {repeat} | {old:.1f} | {new:.1f} | {new / old:.2f} |")
         return lines
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,10 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = tuple(int(n) for n in args.sizes.split(","))
     with tempfile.TemporaryDirectory() as work:
         lines = compare(args.before, sizes, args.rounds, Path(work))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    print_and_write(lines, args.out)
     return 0
 
 

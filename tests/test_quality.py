@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from walkaway.contracts import ContractError
-from walkaway.mapping import Mapping
 from walkaway.quality import QualityReport, assess_export, quality_tables
 from walkaway.synth import write_synthetic_history
 
@@ -234,11 +233,6 @@ tables:
     values:
       outcome: {Won: won, Loss: lost, Open: open}
 """
-# Mappings may declare an export without dates (``dates: none``) once the contract allows it.
-DATES_NONE_SUPPORTED = "dated" in Mapping.__dataclass_fields__
-needs_dates_none = pytest.mark.skipif(
-    not DATES_NONE_SUPPORTED, reason="this version's mappings cannot say 'dates: none'"
-)
 
 
 def write_no_dates_export(folder: Path, deals: int = 60, dates_none: bool = True) -> Path:
@@ -256,7 +250,7 @@ def write_no_dates_export(folder: Path, deals: int = 60, dates_none: bool = True
     )
     folder.mkdir(parents=True, exist_ok=True)
     frame.to_csv(folder / "deals.csv", index=False)
-    declared = "dates: none\n" if dates_none and DATES_NONE_SUPPORTED else ""
+    declared = "dates: none\n" if dates_none else ""
     (folder / "mapping.yaml").write_text(declared + NO_DATES_MAPPING, encoding="utf-8")
     return folder
 
@@ -269,7 +263,6 @@ def test_a_mapping_without_dates_that_does_not_say_so_is_a_contract_error(tmp_pa
         assess_export(folder)
 
 
-@needs_dates_none
 def test_an_export_declared_without_dates_is_assessed(tmp_path: Path) -> None:
     report = assess_export(write_no_dates_export(tmp_path / "export"))
     assert report.mapping == "no-dates"
@@ -288,7 +281,6 @@ def test_an_export_declared_without_dates_is_assessed(tmp_path: Path) -> None:
     assert summary["first created"] == "no dates"
 
 
-@needs_dates_none
 def test_an_export_with_creation_dates_only_checks_them(tmp_path: Path) -> None:
     (tmp_path / "deals.csv").write_text(
         "Id,Created,Result,Amount\nD1,2024-01-02,Won,5\nD2,,Lost,6\nD3,2024-02-30,Open,7\n",
@@ -378,25 +370,19 @@ PROCESS_COLUMNS = {  # describe the finished sales process: single-column AUC at
 def ibm_mapping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A minimal canonical mapping of the IBM export, written by hand."""
     mapping = tmp_path_factory.mktemp("ibm-mapping") / "ibm.yaml"
-    text = IBM_MAPPING if DATES_NONE_SUPPORTED else IBM_MAPPING.replace("dates: none\n", "")
-    mapping.write_text(text, encoding="utf-8")
+    mapping.write_text(IBM_MAPPING, encoding="utf-8")
     return mapping
 
 
 @pytest.fixture(scope="module")
 def ibm_report(ibm_mapping: Path) -> QualityReport:
-    if not DATES_NONE_SUPPORTED:
-        pytest.skip("this version's contract requires dates, which the IBM export lacks")
     return assess_export(IBM_EXPORT, ibm_mapping)
 
 
 @needs_ibm
 def test_ibm_export_without_dates_needs_a_mapping_saying_so(ibm_mapping: Path) -> None:
-    if DATES_NONE_SUPPORTED:
-        undeclared = ibm_mapping.with_name("undeclared.yaml")
-        undeclared.write_text(IBM_MAPPING.replace("dates: none\n", ""), encoding="utf-8")
-    else:
-        undeclared = ibm_mapping
+    undeclared = ibm_mapping.with_name("undeclared.yaml")
+    undeclared.write_text(IBM_MAPPING.replace("dates: none\n", ""), encoding="utf-8")
     with pytest.raises(ContractError, match=r"missing required column .*'created_date'"):
         assess_export(IBM_EXPORT, undeclared)
 
