@@ -18,9 +18,15 @@ Every deal gets two probabilities on the logit scale, each a sum of terms named 
 
 p_win = sigmoid(B0 + sum of win terms) and p_regret = sigmoid(C0 + sum of regret terms);
 B0 and C0 put the win rate near 0.30 and the regret rate among wins near 0.25. There is no
-hidden noise: the noise is the Bernoulli draws and the mess of the export. Closed deals are
+hidden noise: the noise is the Bernoulli draws and the mess of the export. Every deal is
 won with p_win; a won deal is regrettable with p_regret, and its churn or negative margin
 appears 30-364 days after the close, so only events up to the export date are visible.
+
+Time: a deal's cycle is drawn given its eventual outcome (wins take about 2 months, losses
+about 5; larger deals, tenders and undefined needs take longer), and a deal whose close would
+fall after the export date is open. So the chance that an open deal wins falls as it ages:
+for an open deal, ``truth.parquet``'s ``p_win`` (and p_good, the effects) are as of the export,
+given its age (:func:`p_win_at_age`); ``p_win_at_creation`` is the chance it had at creation.
 
 The good outcome is a win that is not regretted: p_good = p_win * (1 - p_regret). The truth
 effect of a sign is p_good minus p_good with that sign's win and regret terms set to their
@@ -51,6 +57,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from scipy.special import ndtr
 
 __all__ = [
     "BLOCK_ROWS",
@@ -74,6 +81,15 @@ BLOCK_ROWS = 10_000
 # B0 makes the expected win rate 0.30 and C0 the expected regret rate among wins 0.25.
 B0 = -0.021
 C0 = -0.7199
+
+# Time to close (days) ~ lognormal given the eventual outcome: wins take about 2 months and
+# losses about 5 (a public CRM study found 2 and 6), so the chance that a deal still open wins
+# falls as it ages. Larger deals, formal tenders and undefined needs take longer either way.
+CYCLE_MEDIAN_WON = 60.0
+CYCLE_MEDIAN_LOST = 150.0
+CYCLE_SIGMA_WON = 0.5
+CYCLE_SIGMA_LOST = 0.7
+CYCLE_DAYS = (7, 720)
 
 REFERENCE_DEALS = 200_000
 REFERENCE_SEED = 0
@@ -243,6 +259,11 @@ TRUTH_SCHEMA = pa.schema(
     [
         ("deal_id", pa.string()),
         ("p_win", pa.float64()),
+        ("p_win_at_creation", pa.float64()),
+        ("age_days", pa.int64()),
+        ("cycle_log_median_won", pa.float64()),
+        ("cycle_log_median_lost", pa.float64()),
+        ("won_eventually", pa.bool_()),
         ("p_regret", pa.float64()),
         ("p_good", pa.float64()),
         *[(f"effect_{group}", pa.float64()) for group in EFFECT_GROUPS],
@@ -546,6 +567,9 @@ class _DealBlock:
     p_win: np.ndarray
     p_regret: np.ndarray
     won: np.ndarray  # False when open
+    won_eventually: np.ndarray  # the outcome every deal reaches, open ones after the export
+    log_median_won: np.ndarray  # ln of the median cycle (days) the deal would take to a win
+    log_median_lost: np.ndarray  # ... and to a loss
     regrettable: np.ndarray  # False unless won
     regret_visible: np.ndarray
     churn_shown: np.ndarray  # visible regret shown as a churn date (else as flag + margin)
@@ -598,11 +622,9 @@ def _simulate_block(
     seller_skill: np.ndarray,
 ) -> _DealBlock:
     """Draw ``n`` deals numbered from ``first_deal``; all randomness of the block is here."""
-    # Calendar.
+    # Calendar: the cycle's noise now, its length once the outcome is known.
     created_day = rng.integers(0, _EXPORT_DAY + 1, n)
-    cycle = np.clip(np.round(rng.lognormal(np.log(75.0), 0.6, n)), 7, 540).astype(np.int64)
-    close_day = created_day + cycle
-    closed = close_day <= _EXPORT_DAY
+    cycle_noise = rng.standard_normal(n)
     open_stage = rng.choice(len(OPEN_STAGES), size=n, p=OPEN_STAGE_WEIGHTS)
 
     # Who and how.
@@ -672,8 +694,17 @@ def _simulate_block(
     p_win = _sigmoid(B0 + win_terms.sum(axis=0))
     p_regret = _sigmoid(C0 + regret_terms.sum(axis=0))
 
-    # Outcomes: drawn for every row (simpler, same stream), used where they apply.
-    won = closed & (rng.random(n) < p_win)
+    # Outcomes: drawn for every row (simpler, same stream), used where they apply. Every deal
+    # has an eventual outcome; the time it takes depends on it (and on the deal), so a deal
+    # still open at the export is open because its outcome is slow to come.
+    won_eventually = rng.random(n) < p_win
+    log_median_won, log_median_lost = cycle_log_medians(amount, tender, needs_defined)
+    log_median = np.where(won_eventually, log_median_won, log_median_lost)
+    sigma = np.where(won_eventually, CYCLE_SIGMA_WON, CYCLE_SIGMA_LOST)
+    cycle = np.clip(np.round(np.exp(log_median + sigma * cycle_noise)), *CYCLE_DAYS)
+    close_day = created_day + cycle.astype(np.int64)
+    closed = close_day <= _EXPORT_DAY
+    won = closed & won_eventually
     regrettable = won & (rng.random(n) < p_regret)
     event_day = close_day + rng.integers(30, 365, n)
     regret_visible = regrettable & (event_day <= _EXPORT_DAY)
@@ -717,6 +748,9 @@ def _simulate_block(
         p_win=p_win,
         p_regret=p_regret,
         won=won,
+        won_eventually=won_eventually,
+        log_median_won=log_median_won,
+        log_median_lost=log_median_lost,
         regrettable=regrettable,
         regret_visible=regret_visible,
         churn_shown=churn_shown,
@@ -772,6 +806,61 @@ def _simulate_history(n_deals: int, seed: int) -> _DealBlock:
     _, seller_skill = _make_sellers(seed)
     n_blocks = math.ceil(n_deals / BLOCK_ROWS)
     return _simulate_deals(seed, 0, n_blocks, n_deals, accounts, seller_skill)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time to close, and the chance of a win given a deal's age
+# ---------------------------------------------------------------------------------------------
+def cycle_log_medians(
+    amount: np.ndarray, tender: np.ndarray, needs_defined: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """ln of the median days a deal takes to close, if it is to be won and if it is to be lost.
+
+    >>> won, lost = cycle_log_medians(np.array([25_000.0]), np.array([False]), np.array([True]))
+    >>> round(float(np.exp(won[0]))), round(float(np.exp(lost[0])))
+    (60, 150)
+    """
+    shift = 0.15 * np.log(amount / 25_000.0) + np.log(1.4) * tender + np.log(1.25) * ~needs_defined
+    return np.log(CYCLE_MEDIAN_WON) + shift, np.log(CYCLE_MEDIAN_LOST) + shift
+
+
+def _still_open(log_median: np.ndarray, sigma: float, age_days: np.ndarray) -> np.ndarray:
+    """P(a deal's cycle is longer than ``age_days``), cycles being rounded and clipped."""
+    z = (np.log(np.asarray(age_days, dtype=float) + 0.5) - log_median) / sigma
+    survival = ndtr(-np.clip(z, -40.0, 40.0))
+    return np.where(
+        age_days < CYCLE_DAYS[0], 1.0, np.where(age_days >= CYCLE_DAYS[1], 0.0, survival)
+    )
+
+
+def clock_logit(
+    log_median_won: np.ndarray, log_median_lost: np.ndarray, age_days: np.ndarray
+) -> np.ndarray:
+    """What still being open at ``age_days`` adds to the log-odds of winning (0 at creation):
+    ln P(open at that age | to be won) - ln P(open at that age | to be lost)."""
+    won = _still_open(log_median_won, CYCLE_SIGMA_WON, age_days)
+    lost = _still_open(log_median_lost, CYCLE_SIGMA_LOST, age_days)
+    return np.log(np.maximum(won, 1e-300)) - np.log(np.maximum(lost, 1e-300))
+
+
+def p_win_at_age(truth: pd.DataFrame, age_days: np.ndarray | pd.Series) -> np.ndarray:
+    """True chance of winning of deals still open at ``age_days``, from their truth rows (Bayes:
+    the odds at creation times how much likelier a slow win is than a slow loss).
+
+    Examples
+    --------
+    >>> truth = pd.DataFrame({"p_win_at_creation": [0.3, 0.3], "cycle_log_median_won":
+    ...     [np.log(60.0)] * 2, "cycle_log_median_lost": [np.log(150.0)] * 2})
+    >>> [round(p, 2) for p in p_win_at_age(truth, np.array([0, 180]))]
+    [0.3, 0.08]
+    """
+    p = truth["p_win_at_creation"].to_numpy(dtype=float)
+    clock = clock_logit(
+        truth["cycle_log_median_won"].to_numpy(dtype=float),
+        truth["cycle_log_median_lost"].to_numpy(dtype=float),
+        np.asarray(age_days, dtype=float),
+    )
+    return _sigmoid(np.log(p) - np.log1p(-p) + clock)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,19 +926,31 @@ def _solve_intercepts(
 def _truth_table(deals: _DealBlock, ids: np.ndarray) -> pa.Table:
     """truth.parquet rows: probabilities, sign effects, driver and latent outcomes."""
     means = _reference_term_means()
-    win_sum = B0 + deals.win_terms.sum(axis=0)
+    # An open deal's truth is as of the export, given its age: the clock joins its log-odds.
+    age = np.where(deals.closed, 0, _EXPORT_DAY - deals.created_day)
+    clock = clock_logit(deals.log_median_won, deals.log_median_lost, age)
+    win_sum = B0 + deals.win_terms.sum(axis=0) + clock
     regret_sum = C0 + deals.regret_terms.sum(axis=0)
-    p_good = deals.p_win * (1.0 - deals.p_regret)
+    p_win = _sigmoid(win_sum)
+    p_good = p_win * (1.0 - deals.p_regret)
     columns: dict[str, pa.Array] = {
         "deal_id": pa.array(ids.astype(str), pa.string()),
-        "p_win": pa.array(deals.p_win),
+        "p_win": pa.array(p_win),
+        "p_win_at_creation": pa.array(deals.p_win),
+        "age_days": pa.array(age, pa.int64(), mask=deals.closed),
+        "cycle_log_median_won": pa.array(deals.log_median_won),
+        "cycle_log_median_lost": pa.array(deals.log_median_lost),
+        "won_eventually": pa.array(deals.won_eventually),
         "p_regret": pa.array(deals.p_regret),
         "p_good": pa.array(p_good),
     }
     effects = []
     for group_index, group in enumerate(EFFECT_GROUPS):
-        # The same deal with this group's terms at their population means.
+        # The same deal with this group's terms at their population means; for the deal's
+        # context, also as young as at its creation (its age is context too).
         centred_win = win_sum - deals.win_terms[group_index] + means["win"][group_index]
+        if group == "deal_context":
+            centred_win = centred_win - clock
         centred_regret = regret_sum - deals.regret_terms[group_index] + means["regret"][group_index]
         effect = p_good - _sigmoid(centred_win) * (1.0 - _sigmoid(centred_regret))
         effects.append(effect)
