@@ -57,7 +57,7 @@ def test_maven_trains_in_time_order_and_scores_its_open_deals() -> None:
     deals = history.deal_frame()
     assert "gtxpro" not in set(deals["product"].dropna())  # the value map fixed the spelling
     result = train_and_evaluate(history)
-    holdout = result.win.deals
+    holdout = deals.loc[result.win.deals["deal_row"].unique()]
     rest = deals[deals["outcome"].isin(["won", "lost"])].drop(holdout.index)
     assert holdout["closed_date"].min() >= rest["closed_date"].max()  # newest deals judge it
     open_deals = deals[deals["outcome"].eq("open")]

@@ -304,3 +304,30 @@ def test_trained_model_never_walks_away_over_a_sign_when_deal_context_costs_more
     assert context_costs_most.any()  # the check is real
     context = scores["recommendation_reason"].str.contains("deal context cost")
     assert (scores.loc[context, "recommendation"] == "qualify").all()
+
+
+def test_a_stalled_deal_is_a_reason_of_its_own() -> None:
+    policy = Policy(0.3, 10_000, 0.3, 0.1)
+    effects = pd.DataFrame(
+        {
+            "glass_walls": [-4.0, -4.0, -20.0, -4.0],
+            "icp_fit": [0.0] * 4,
+            "need_fit": [0.0] * 4,
+            "deal_context": [-10.0] * 4,
+        }
+    )
+    age = pd.DataFrame(
+        {
+            "days_open": [240.0, 240.0, 240.0, 100.0],
+            "days_open_vs_usual": [2.5, 2.5, 2.5, 1.2],
+            "points": [-9.0, -9.0, -9.0, -9.0],
+        }
+    )
+    p_win, p_regret = np.array([0.2, 0.05, 0.2, 0.2]), np.full(4, 0.1)
+    what, why = recommend(policy, p_win, p_regret, np.full(4, 1_000.0), effects, np.ones(4), age)
+    assert what[0] == "qualify" and why[0].startswith("stalled: open 240 days, 2.5x the usual")
+    assert what[1] == "walk_away" and "p_win is down to 5%" in why[1]
+    # Glass walls cost more than the age: the sign decides, not the stall.
+    assert not why[2].startswith("stalled")
+    # Not twice the usual cycle: not stalled, whatever its age costs.
+    assert not why[3].startswith("stalled")

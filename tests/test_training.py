@@ -17,7 +17,7 @@ def test_holdouts_are_the_newest_deals_and_unseen(
     trained: TrainingResult, labelled: pd.DataFrame
 ) -> None:
     closed = labelled[labelled["won"].notna()]
-    win_holdout = trained.win.deals
+    win_holdout = closed.loc[trained.win.deals["deal_row"].unique()]
     assert abs(len(win_holdout) - 0.2 * len(closed)) <= 1
     rest = closed.drop(win_holdout.index)
     assert win_holdout["closed_date"].min() >= rest["closed_date"].max()
@@ -102,3 +102,55 @@ def test_a_holdout_ranked_almost_perfectly_is_a_suspected_leak(trained: Training
     too_good.predictions["walkaway"] = 0.1 + 0.8 * trained.win.y
     flagged = dataclasses.replace(trained, win=too_good)
     assert suspected_leak(flagged).startswith("the win head ranks its holdout with ROC AUC 1.000")
+
+
+def test_the_win_holdout_is_a_backtest_at_every_age(
+    trained: TrainingResult, labelled: pd.DataFrame
+) -> None:
+    """Each holdout deal as a backtest on the cut-off would score it: at its age that day if
+    it was open, then at each later landmark it lived to; figures by age band."""
+    snapshots = trained.win.deals
+    cutoff = trained.holdout_cutoff
+    assert cutoff == labelled.loc[snapshots["deal_row"], "closed_date"].min()
+    assert (snapshots["as_of"] >= cutoff).all()
+    ages = snapshots["snapshot_age"]
+    assert (ages == 0).any() and (ages > 90).any()
+    assert ((ages == 0) | (snapshots["closed_date"] >= snapshots["as_of"])).all()
+    open_on_the_day = snapshots[snapshots["created_date"] < cutoff]
+    assert (open_on_the_day["as_of"] == cutoff).any()
+
+    by_age = trained.win.metrics_by_age()
+    bands = by_age.xs("walkaway", level="predictor")
+    assert list(bands.index) == ["0-30", "30-90", "over 90"]
+    assert bands["deals"].sum() == len(snapshots)
+    assert {"truth", "base_rate", "logistic"} <= set(by_age.index.get_level_values("predictor"))
+    # The truth is each snapshot's true chance given its age: lower for older snapshots.
+    truth = pd.Series(trained.win.predictions["truth"])
+    assert truth[ages.to_numpy() > 90].mean() < truth[ages.to_numpy() < 30].mean()
+
+    still_open = int(labelled["outcome"].eq("open").sum())
+    assert trained.still_open == still_open > 0
+    summary = trained.holdout_summary()
+    assert f"{still_open:,} deals open on that day or created since are still open" in summary
+    assert f"{len(snapshots):,} snapshots" in summary
+
+
+def test_the_direction_of_age_is_learned_not_assumed(history: History) -> None:
+    """An export in which wins are slow and losses quick (as in Maven's) teaches the model that
+    a deal still open late is more likely to win: the opposite of the synthetic default."""
+    deals = history.deals.copy()
+    won = deals["outcome"].eq("won")
+    lost = deals["outcome"].eq("lost")
+    deals.loc[won, "closed_date"] = deals.loc[won, "created_date"] + pd.Timedelta(days=120)
+    deals.loc[lost, "closed_date"] = deals.loc[lost, "created_date"] + pd.Timedelta(days=10)
+    late = deals["closed_date"] > history.export_date
+    deals.loc[late, ["outcome", "closed_date"]] = ["open", pd.NaT]
+    reversed_history = dataclasses.replace(history, deals=deals)
+    model = train_and_evaluate(reversed_history, refit=False).model
+    closed = reversed_history.deal_frame()
+    closed = closed[closed["outcome"].isin(["won", "lost"])].head(400)
+    at_creation = model.predict_probabilities(closed, closed["created_date"])["p_win"]
+    at_60_days = model.predict_probabilities(
+        closed, closed["created_date"] + pd.Timedelta(days=60)
+    )["p_win"]
+    assert at_60_days.mean() > at_creation.mean() + 0.2

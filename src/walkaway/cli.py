@@ -110,7 +110,11 @@ def train(
         f"sha256 {fingerprint['data_sha256']}"
     )
     console.print(result.labels_summary())
+    console.print(result.holdout_summary())
     console.print(metrics_table(result.metrics_table()))
+    by_age = result.win.metrics_by_age()
+    if not by_age.empty:
+        console.print(age_table(by_age))
     importance = result.sign_importance()
     console.print(
         "Mean |effect on p_good| over the win holdout: "
@@ -155,6 +159,20 @@ def metrics_table(metrics: pd.DataFrame) -> Table:
     for (head, predictor), row in metrics.iterrows():
         cells = ["" if pd.isna(row[m]) else f"{row[m]:.4f}" for m in names]
         table.add_row(head, predictor, *cells)
+    return table
+
+
+def age_table(by_age: pd.DataFrame) -> Table:
+    """The win head's holdout metrics by the snapshots' age band, walkaway beside the truth
+    (when known) and the base rate."""
+    table = Table(title="Win holdout by age (days open when scored)")
+    for column in ("age", "predictor", "snapshots", "ROC AUC", "log loss", "ECE"):
+        table.add_column(column, justify="left" if column in ("age", "predictor") else "right")
+    for (band, predictor), row in by_age.iterrows():
+        if predictor not in ("walkaway", "truth", "base_rate"):
+            continue
+        cells = ["" if pd.isna(row[m]) else f"{row[m]:.4f}" for m in ("roc_auc", "log_loss", "ece")]
+        table.add_row(band, predictor, f"{int(row['deals']):,}", *cells)
     return table
 
 

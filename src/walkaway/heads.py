@@ -7,11 +7,15 @@ A head learns one outcome (won, or regrettable given a win) from a feature frame
    learning rate, feature fraction and regularisation (the deep ones only once a head has rows
    enough for them); and regularised logistic regressions on the same features
    (:class:`walkaway.linear.LinearScorer`).
-2. **Cross-fitting.** The rows are cut into K folds (time-ordered when there are dates; at
-   most :data:`LARGE_HEAD_FOLDS` on a head of more than :data:`FAST_RATE_ROWS` rows). For
-   each fold, a candidate is fit on the other folds and gives the fold's rows their
-   *out-of-fold* margins. A booster stops early on a stratified 15% of its own training rows,
-   never on the fold it predicts, so the out-of-fold margins are honest.
+2. **Cross-fitting.** The rows are cut into K folds (at most :data:`LARGE_HEAD_FOLDS` on a
+   head of more than :data:`FAST_RATE_ROWS` rows). With dates, they are K + 1 consecutive
+   blocks in time, and each fold is predicted by a candidate fit on every *earlier* block, as
+   the served model will predict deals later than any it learned from: history counts (a
+   seller's closed deals) only grow, and an export's first months hold only the deals that
+   closed quickly, so a fold predicted from later ones is off in a way the served model never
+   is. Without dates, each fold is predicted by a candidate fit on the other folds. These
+   *out-of-fold* margins are honest: a booster stops early on a stratified 15% of its own
+   training rows, never on the fold it predicts.
 3. **Choice.** Candidates are judged by the out-of-fold log loss of their calibrated margins
    (each fold's calibrator fit on the other folds' margins). The tree shapes compete by
    successive halving on large heads: all of them on a sample of :data:`FIRST_RUNG_ROWS`
@@ -22,7 +26,8 @@ A head learns one outcome (won, or regrettable given a win) from a feature frame
 4. **Calibration.** The calibrator (Platt sigmoid or isotonic) learns on the chosen blend's
    out-of-fold margins (those of the last rung: every row, or a sample of
    :data:`walkaway.splits.SAMPLE_ROWS` on a larger head), and the served learners are refit
-   on all rows with the same settings and the fold boosters' mean tree count, so the
+   on all rows with the same settings and the fold boosters' tree counts averaged (weighted by
+   the rows each learned from), so the
    calibrator maps margins of learners like the ones it learned from.
 
 A head that cannot beat the base rate out of fold predicts the base rate and says so.
@@ -42,7 +47,13 @@ from sklearn.metrics import log_loss
 
 from walkaway.errors import WalkawayError
 from walkaway.linear import LinearScorer
-from walkaway.splits import SAMPLE_ROWS, sample_rows, stopping_split, time_folds
+from walkaway.splits import (
+    SAMPLE_ROWS,
+    fold_training_rows,
+    sample_rows,
+    stopping_split,
+    time_folds,
+)
 
 CALIBRATION_FOLDS = 4
 # A head of more than FAST_RATE_ROWS rows cross-fits on at most this many folds: each fold's
@@ -346,18 +357,27 @@ class CrossFit:
 
 
 def cross_fit(
-    candidate: Candidate, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, calibration: str
+    candidate: Candidate,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    calibration: str,
+    groups: np.ndarray | None = None,
 ) -> CrossFit:
     """Out-of-fold margins of one candidate: for each fold, fit on the others (a booster
-    stopping early on a stratified share of its own training rows) and predict the fold."""
+    stopping early on a stratified share of its own training rows, whole ``groups`` at a
+    time when given) and predict the fold."""
     started = time.perf_counter()
 
     def fit_fold(fold: int) -> tuple[np.ndarray, np.ndarray, int]:
         held = folds == fold
-        X_fit, y_fit = X[~held], y[~held]
+        learns = fold_training_rows(folds, fold)
+        X_fit, y_fit = X[learns], y[learns]
         if candidate.linear:
             return held, candidate.fit(X_fit, y_fit, 0).margin(X[held]), 0
-        stop = stopping_split(y_fit, STOPPING_SHARE)
+        stop = stopping_split(
+            y_fit, STOPPING_SHARE, groups=None if groups is None else groups[learns]
+        )
         train = lgb.Dataset(X_fit[~stop], y_fit[~stop])
         booster = lgb.train(
             candidate.booster_params(int((~stop).sum())),
@@ -369,49 +389,74 @@ def cross_fit(
         trees = booster.best_iteration or booster.current_iteration()
         return held, booster.predict(X[held], raw_score=True), trees
 
-    done = [fit_fold(fold) for fold in np.unique(folds)]
-    margins = np.empty(len(y))
+    done = [fit_fold(fold) for fold in judged_folds(folds)]
+    margins = np.full(len(y), np.nan)  # the oldest block of a time order is never predicted
     for held, fold_margins, _ in done:
         margins[held] = fold_margins
     trees = [] if candidate.linear else [fold_trees for _, _, fold_trees in done]
     probabilities = cross_calibrated(margins, y, folds, calibration)
+    judged = folds >= 0
     return CrossFit(
         candidate,
         margins,
         trees,
-        log_loss(y, probabilities, labels=[0, 1]),
+        log_loss(y[judged], probabilities[judged], labels=[0, 1]),
         probabilities,
         time.perf_counter() - started,
     )
+
+
+def judged_folds(folds: np.ndarray) -> np.ndarray:
+    """The folds that are predicted out of fold (all but a time order's oldest block, -1)."""
+    return np.unique(folds[folds >= 0])
+
+
+def served_trees(trees: list[int], folds: np.ndarray) -> int:
+    """Trees for the learner fit on every row: the folds' early-stopped counts, each weighted by
+    the rows its learner learned from (in a time order, later folds learned from more).
+
+    >>> served_trees([100, 200, 300], np.array([-1, 0, 1, 2]))
+    233
+    """
+    rows = [int(fold_training_rows(folds, fold).sum()) for fold in judged_folds(folds)]
+    return int(round(np.average(trees, weights=rows)))
 
 
 def cross_calibrated(
     margins: np.ndarray, y: np.ndarray, folds: np.ndarray, calibration: str
 ) -> np.ndarray:
     """Each fold's out-of-fold margins through a calibrator fit on the other folds' margins:
-    probabilities no calibrator has seen the labels of, to judge candidates by."""
-    probabilities = np.empty(len(y))
-    for fold in np.unique(folds):
+    probabilities no calibrator has seen the labels of, to judge candidates by (NaN for the
+    rows no fold predicts)."""
+    probabilities = np.full(len(y), np.nan)
+    for fold in judged_folds(folds):
         held = folds == fold
-        if len(np.unique(y[~held])) < 2:
-            probabilities[held] = np.mean(y[~held])
+        others = (folds >= 0) & ~held
+        if len(np.unique(y[others])) < 2:
+            probabilities[held] = np.mean(y[others])
             continue
-        calibrator = Calibrator(calibration).fit(margins[~held], y[~held])
+        calibrator = Calibrator(calibration).fit(margins[others], y[others])
         probabilities[held] = calibrator(margins[held])
     return np.clip(probabilities, 1e-6, 1 - 1e-6)
 
 
 def base_rate_log_loss(y: np.ndarray, folds: np.ndarray) -> float:
-    """Out-of-fold log loss of predicting each fold the other folds' positive rate."""
-    rates = np.empty(len(y))
-    for fold in np.unique(folds):
-        held = folds == fold
-        rates[held] = np.clip(np.mean(y[~held]), 1e-6, 1 - 1e-6)
-    return log_loss(y, rates, labels=[0, 1])
+    """Out-of-fold log loss of predicting each fold the positive rate of the rows that learn
+    to predict it."""
+    judged = folds >= 0
+    rates = np.full(len(y), np.nan)
+    for fold in judged_folds(folds):
+        rates[folds == fold] = np.clip(np.mean(y[fold_training_rows(folds, fold)]), 1e-6, 1 - 1e-6)
+    return log_loss(y[judged], rates[judged], labels=[0, 1])
 
 
 def halve(
-    pool: list[Candidate], X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, calibration: str
+    pool: list[Candidate],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    calibration: str,
+    groups: np.ndarray | None = None,
 ) -> tuple[CrossFit, list[dict[str, object]]]:
     """Successive halving by out-of-fold log loss: every candidate on a sample of
     :data:`FIRST_RUNG_ROWS` rows (when the head is larger), the best third on up to
@@ -424,7 +469,11 @@ def halve(
     best: CrossFit | None = None
     for size in rungs:
         rows = sample_rows(len(y), size)
-        fits = [cross_fit(c, X.iloc[rows], y[rows], folds[rows], calibration) for c in pool]
+        sample_groups = None if groups is None else groups[rows]
+        fits = [
+            cross_fit(c, X.iloc[rows], y[rows], folds[rows], calibration, sample_groups)
+            for c in pool
+        ]
         fits.sort(key=lambda fit: fit.log_loss)  # stable: ties keep the listed order
         records += [
             {
@@ -471,6 +520,7 @@ def choose(
     folds: np.ndarray,
     calibration: str,
     weights: tuple[float, ...] = BLEND_WEIGHTS,
+    groups: np.ndarray | None = None,
 ) -> Choice:
     """The best tree shape (by successive halving) and the best logistic model, blended with
     the weight of lowest out-of-fold log loss. On a head of more than :data:`SAMPLE_ROWS`
@@ -482,10 +532,10 @@ def choose(
     records: list[dict[str, object]] = []
     trees = linear = None
     if trees_pool:
-        trees, tree_records = halve(trees_pool, X, y, folds, calibration)
+        trees, tree_records = halve(trees_pool, X, y, folds, calibration, groups)
         records += tree_records
     if linear_pool:
-        linear, linear_records = halve(linear_pool, X, y, folds, calibration)
+        linear, linear_records = halve(linear_pool, X, y, folds, calibration, groups)
         records += linear_records
     if trees is None or linear is None:
         weights = (1.0,) if linear is None else (0.0,)
@@ -495,7 +545,8 @@ def choose(
             (1 - weight) * linear.margins if linear is not None else 0.0
         )
         probabilities = cross_calibrated(margins, y[rows], folds[rows], calibration)
-        loss = log_loss(y[rows], probabilities, labels=[0, 1])
+        judged = folds[rows] >= 0
+        loss = log_loss(y[rows][judged], probabilities[judged], labels=[0, 1])
         if trees is not None and linear is not None:
             records.append(
                 {
@@ -540,12 +591,15 @@ def fit_head(
     folds: int = CALIBRATION_FOLDS,
     pool: list[Candidate] | None = None,
     weights: tuple[float, ...] = BLEND_WEIGHTS,
+    groups: np.ndarray | None = None,
 ) -> tuple[Head, np.ndarray]:
-    """Choose, calibrate and fit one head (see the module docstring).
+    """Choose, calibrate and fit one head (see the module docstring). Rows of one of
+    ``groups`` (the snapshots of one deal) stay together in every fold and stopping set.
 
     Returns the head and each row's out-of-fold calibrated probability (what the head would
-    have said of a row it never saw: the honest input for thresholds); NaN for the rows of a
-    head of more than :data:`SAMPLE_ROWS` rows that its cross-fitting sample left out.
+    have said of a row it never saw: the honest input for thresholds); NaN for the oldest
+    block of a time order (never predicted) and for the rows of a head of more than
+    :data:`SAMPLE_ROWS` rows that its cross-fitting sample left out.
 
     Raises
     ------
@@ -553,29 +607,33 @@ def fit_head(
         A fold holds a single class.
     """
     folds = fold_count(len(y), folds)
-    fold_of = time_folds(dates, folds, y)
+    fold_of = time_folds(dates, folds, y, groups)
     for fold in range(folds):
-        held = fold_of == fold
-        if len(np.unique(y[~held])) < 2 or len(np.unique(y[held])) < 2:
+        if len(np.unique(y[fold_training_rows(fold_of, fold)])) < 2:
             raise NotEnoughData(f"the {name} head has a fold with a single class: too few deals")
     pool = pool if pool is not None else candidates(len(y))
-    chosen = choose(pool, X, y, fold_of, calibration, weights)
-    trees = int(round(np.mean(chosen.trees.trees))) if chosen.trees is not None else 0
+    chosen = choose(pool, X, y, fold_of, calibration, weights, groups)
+    sampled_folds = fold_of[chosen.rows]
+    trees = served_trees(chosen.trees.trees, sampled_folds) if chosen.trees is not None else 0
     booster = chosen.trees.candidate.fit(X, y, trees) if chosen.trees is not None else None
     linear = chosen.linear.candidate.fit(X, y, 0) if chosen.linear is not None else None
-    calibrator = Calibrator(calibration).fit(chosen.margins, y[chosen.rows])
+    judged = sampled_folds >= 0
+    calibrator = Calibrator(calibration).fit(chosen.margins[judged], y[chosen.rows][judged])
     rate = float(np.mean(y))
     note = ""
     if calibrator.flat_ or chosen.log_loss >= base_rate_log_loss(
         y[chosen.rows], fold_of[chosen.rows]
     ):
+        calibrator.rate_ = float(np.clip(rate, 1e-6, 1 - 1e-6))
         calibrator.flatten()
         note = (
             f"the {name} head cannot beat the base rate out of fold (log loss "
             f"{chosen.log_loss:.4f}): it predicts the base rate {rate:.1%} for every deal"
         )
     probabilities = np.full(len(y), np.nan)
-    probabilities[chosen.rows] = rate if calibrator.flat_ else chosen.probabilities
+    probabilities[chosen.rows] = np.where(
+        judged, rate if calibrator.flat_ else chosen.probabilities, np.nan
+    )
     head = Head(
         name,
         rate,

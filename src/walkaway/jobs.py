@@ -106,6 +106,12 @@ def train_job(
         "calibration_folds": CALIBRATION_FOLDS,
         "regret_horizon_days": checked.mapping.regret_horizon_days,
         "refit_on_all_closed_deals": refit,
+        "age_aware": result.model.age_aware,
+        "win_snapshot_rows": result.model.snapshot_rows_,
+        "win_holdout_cutoff": str(result.holdout_cutoff.date())
+        if result.holdout_cutoff is not None and pd.notna(result.holdout_cutoff)
+        else "no dates",
+        "deals_still_open": result.still_open,
         **head_params(result.model.win_head_),
         **head_params(result.model.regret_head_),
     }

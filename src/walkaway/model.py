@@ -1,9 +1,14 @@
 """The walkaway model: features for the three signs, two calibrated heads, explanations and the
 recommendation policy, in one object that scores raw canonical deals.
 
-- The **win head** learns P(won) from closed deals.
-- The **regret head** learns P(regrettable | won) from matured wins only (see
-  :mod:`walkaway.labels`): censored wins are left out.
+- The **win head** learns P(won | still open at its age) from landmark snapshots of closed
+  deals (:mod:`walkaway.landmarks`): each deal as it stood at creation and at the later
+  landmark ages at which it was still open, its features point in time, its age among them.
+  An open deal scored at its age on the scoring date gets the chance of winning *given that it
+  is still open at that age*.
+- The **regret head** learns P(regrettable | won) from matured wins only, as at their creation
+  (see :mod:`walkaway.labels`): censored wins are left out. Regret is a property of the win,
+  not of the age.
 
 Each head chooses its learner (LightGBM tree shapes or a regularised logistic regression) by
 honest out-of-fold log loss and is calibrated by cross-fitting (see :mod:`walkaway.heads`).
@@ -27,8 +32,10 @@ from sklearn.base import BaseEstimator, clone
 from walkaway.contracts import normalise_category
 from walkaway.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.features import FEATURES, build_features
+from walkaway.features.deal_age import FEATURES as AGE_FEATURES
 from walkaway.heads import CALIBRATION_FOLDS, Head, NotEnoughData, candidates, fit_head
 from walkaway.labels import DEFAULT_HORIZON_DAYS
+from walkaway.landmarks import snapshots
 from walkaway.leakage import LeakageError, refuse_leaks, refuse_post_close_names
 from walkaway.recommendation import Policy, recommend
 from walkaway.signs import GROUPS, SIGNS, Feature
@@ -78,6 +85,10 @@ class WalkawayModel(BaseEstimator):
         Head name (``win``, ``regret``) -> what it must choose: ``{"trees": shape or None,
         "linear": logistic model or None, "tree_weight": w}``. The refit after evaluation keeps
         the choices the evaluated model made.
+    age_aware
+        Learn from landmark snapshots with the deal's age among the features (the default);
+        False learns from each deal as at its creation, blind to age (the model before issue
+        11, which the benchmarks compare with).
     """
 
     def __init__(
@@ -91,6 +102,7 @@ class WalkawayModel(BaseEstimator):
         extra_features: dict[str, tuple[str, str]] | None = None,
         list_prices: dict[str, float] | None = None,
         head_shapes: dict[str, dict[str, object]] | None = None,
+        age_aware: bool = True,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -101,11 +113,14 @@ class WalkawayModel(BaseEstimator):
         self.extra_features = extra_features
         self.list_prices = list_prices
         self.head_shapes = head_shapes
+        self.age_aware = age_aware
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
         """Learn from labelled deals (see :func:`walkaway.labels.label_deals`) with their
-        account firmographics. Only closed deals are used; each is featurised as at creation.
+        account firmographics. Only closed deals are used: the win head learns from their
+        landmark snapshots (only creation when the model is not ``age_aware``), the regret head
+        and the leakage guard see each deal as at its creation.
 
         Raises
         ------
@@ -119,16 +134,21 @@ class WalkawayModel(BaseEstimator):
         X = self._fit_features(closed)
         for guard in self._guards(X, closed):
             guard()
-        y_win = closed["won"].to_numpy()
+        snaps = self.snapshots(closed)
+        X_snaps = self.encoded_features(snaps, snaps["as_of"]) if self.age_aware else X
+        y_win = snaps["won"].to_numpy()
+        deal_of_snapshot = closed.index.get_indexer(snaps["deal_row"])
         self.win_head_, p_win = fit_head(
             "win",
-            X,
+            X_snaps,
             y_win,
-            closed["closed_date"],
+            snaps["closed_date"],
             self.calibration,
             self.calibration_folds,
+            groups=deal_of_snapshot,
             **self._choices("win", len(y_win)),
         )
+        self.snapshot_rows_ = len(snaps)
         matured = closed["regret_label"].notna().to_numpy()
         y_regret = closed["regret_label"].to_numpy()[matured]
         regrets = int(y_regret.sum())
@@ -162,11 +182,13 @@ class WalkawayModel(BaseEstimator):
             )
             p_regret = np.full(len(X), rate)
 
-        # The policy's quantiles need no more rows: the seeded sample the win head cross-fit.
-        rows = sample_rows(len(X))
-        amount = closed["amount"].to_numpy(dtype=float)[rows]
+        # The policy's quantiles, on the snapshots (deals at the ages they are scored at) the
+        # win head predicted out of fold: no more rows are needed than its seeded sample.
+        rows = sample_rows(len(snaps))
+        rows = rows[~np.isnan(p_win[rows])]
+        amount = snaps["amount"].to_numpy(dtype=float)[rows]
         policy = Policy.from_training(
-            p_win[rows], p_regret[rows], amount, self.regret_head_.base_rate
+            p_win[rows], p_regret[deal_of_snapshot[rows]], amount, self.regret_head_.base_rate
         )
         self.policy_ = policy.with_overrides(self.policy_overrides or {})
         self.trained_until_ = closed["closed_date"].max()
@@ -197,6 +219,14 @@ class WalkawayModel(BaseEstimator):
                 refusals.append(str(error))
         return refusals
 
+    def snapshots(self, closed: pd.DataFrame) -> pd.DataFrame:
+        """The win head's rows: landmark snapshots of closed deals when the model is
+        ``age_aware`` (see :func:`walkaway.landmarks.snapshots`), else each deal at creation."""
+        if self.age_aware:
+            return snapshots(closed)
+        at_creation = closed.assign(deal_row=closed.index, snapshot_age=0)
+        return at_creation.assign(as_of=closed["created_date"]).reset_index(drop=True)
+
     def _closed(self, labelled: pd.DataFrame) -> pd.DataFrame:
         """The closed deals to learn from, checked for size and settings."""
         closed = self.with_amounts(labelled[labelled["won"].notna()])
@@ -215,7 +245,9 @@ class WalkawayModel(BaseEstimator):
 
     def _fit_features(self, closed: pd.DataFrame) -> pd.DataFrame:
         """Fit the feature pipeline on closed deals; their encoded features as at creation."""
-        self.features_ = build_features(self.catalogue, self.extra_features).fit(closed)
+        self.features_ = build_features(
+            self.catalogue, self.extra_features, age=self.age_aware
+        ).fit(closed)
         raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
         self.feature_names_ = list(raw.columns)
         self.categories_ = {
@@ -290,14 +322,16 @@ class WalkawayModel(BaseEstimator):
                 X[name] = pd.to_numeric(X[name], errors="coerce").astype(float)
         return X
 
-    def featurise(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Raw (unencoded) features of canonical deals as at ``as_of`` (each deal's creation
-        date when None, as in training and backtests)."""
+    def featurise(
+        self, deals: pd.DataFrame, as_of: pd.Timestamp | pd.Series | None = None
+    ) -> pd.DataFrame:
+        """Raw (unencoded) features of canonical deals as at ``as_of`` (a date, or one per
+        deal; each deal's creation date when None, as for the regret head: age 0)."""
         dated = deals.assign(as_of=deals["created_date"] if as_of is None else as_of)
         return self.features_.transform(dated)
 
     def encoded_features(
-        self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None
+        self, deals: pd.DataFrame, as_of: pd.Timestamp | pd.Series | None = None
     ) -> pd.DataFrame:
         """The features the heads see (text as the training categories) of canonical deals,
         as at ``as_of`` (each deal's creation date when None)."""
@@ -305,7 +339,7 @@ class WalkawayModel(BaseEstimator):
 
     # ------------------------------------------------------------------ scoring
     def predict_probabilities(
-        self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None
+        self, deals: pd.DataFrame, as_of: pd.Timestamp | pd.Series | None = None
     ) -> pd.DataFrame:
         """``p_win``, ``p_regret`` and ``p_good`` of canonical deals, without explanations:
         the same numbers as :meth:`predict` at a fraction of the cost (TreeSHAP costs tens of
@@ -379,7 +413,13 @@ class WalkawayModel(BaseEstimator):
             amount = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else None
             amount = np.full(len(deals), np.nan) if amount is None else amount.to_numpy(dtype=float)
             what, why = recommend(
-                self.policy_, p_win, p_regret, amount, effects, self._evidence(raw)
+                self.policy_,
+                p_win,
+                p_regret,
+                amount,
+                effects,
+                self._evidence(raw),
+                self._age(raw, feature_points),
             )
         out["recommendation"] = what
         out["recommendation_reason"] = why
@@ -405,6 +445,21 @@ class WalkawayModel(BaseEstimator):
                 for p in raw.loc[unknown, "product"]
             ]
         return notes
+
+    def _age(self, raw: pd.DataFrame, feature_points: pd.DataFrame) -> pd.DataFrame | None:
+        """Each deal's age, against deals like it, and the points of p_good it costs (None
+        for a model blind to age)."""
+        names = [n for n in AGE_FEATURES if n in feature_points]
+        if len(names) < len(AGE_FEATURES):
+            return None
+        return pd.DataFrame(
+            {
+                "days_open": raw["days_open"].to_numpy(dtype=float),
+                "days_open_vs_usual": raw["days_open_vs_usual"].to_numpy(dtype=float),
+                "points": feature_points[names].sum(axis=1).to_numpy(dtype=float),
+            },
+            index=raw.index,
+        )
 
     def _evidence(self, raw: pd.DataFrame) -> np.ndarray:
         """Share of the available sign inputs (not deal context) known for each deal."""

@@ -10,7 +10,10 @@ deal's context):
 - outside the ICP or square peg: ``walk_away`` when the regret or loss risk is high;
 
 and when no sign dominates, the deal's context costs it most, or the evidence is thin,
-``qualify``: find out more first. Deal context is no reason to walk away: it is the size,
+``qualify``: find out more first. A *stalled* deal, open far longer than deals like it
+usually take and costing more points for its age than for any sign, is a reason of its own:
+``walk_away`` when its chance of winning has fallen low, else ``qualify`` (ask what has
+stopped it). Deal context is no reason to walk away: it is the size,
 region, seller, source and type of the deal, not a sign that the deal is the wrong one. The
 thresholds are derived from the training data (see :meth:`Policy.from_training`) and written
 into the model; any of them can be overridden.
@@ -23,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from walkaway.signs import GROUPS, TITLES
+from walkaway.signs import GROUPS, SIGNS, TITLES
 
 RECOMMENDATIONS = ("pursue", "compete", "keep_presence", "walk_away", "qualify")
 
@@ -50,6 +53,9 @@ class Policy:
         deal context).
     min_evidence
         Below this share of the sign inputs known for a deal, the evidence is thin: qualify.
+    stalled_ratio
+        A deal open at least this many times the usual cycle of deals like it is stalled when
+        its age costs it at least ``dominance_points`` and more than any sign does.
     """
 
     pursue_p_good: float
@@ -59,6 +65,7 @@ class Policy:
     dominance_points: float = 3.0
     dominance_ratio: float = 1.5
     min_evidence: float = 0.5
+    stalled_ratio: float = 2.0
 
     @classmethod
     def from_training(
@@ -102,6 +109,7 @@ def recommend(
     amount: np.ndarray,
     effects: pd.DataFrame,
     evidence: np.ndarray,
+    age: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Recommendation and a one-line why, per deal.
 
@@ -114,6 +122,10 @@ def recommend(
         three signs and ``deal_context``).
     evidence
         Share of the sign inputs known for each deal, in [0, 1].
+    age
+        Per deal: ``days_open``, ``days_open_vs_usual`` (its age over the usual cycle of
+        deals like it) and ``points`` (what its age costs p_good, negative when it lowers it);
+        None when the model does not know ages.
 
     Examples
     --------
@@ -129,6 +141,11 @@ def recommend(
     ['compete', 'keep_presence', 'walk_away', 'pursue', 'qualify']
     >>> str(why[4])
     'deal context costs 9 pts, more than any sign: find out more before deciding'
+    >>> age = pd.DataFrame({"days_open": [0, 0, 0, 0, 240], "days_open_vs_usual": [0, 0, 0, 0, 2.5],
+    ...                     "points": [0, 0, 0, 0, -8.0]})
+    >>> what, why = recommend(policy, p_win, p_regret, amount, effects, np.ones(5), age)
+    >>> str(what[4]), str(why[4])
+    ('qualify', 'stalled: open 240 days, 2.5x the usual cycle of deals like it (-8 pts): ask what stopped it, or walk away')
     """
     p_good = p_win * (1 - p_regret)
     costs = -effects[list(GROUPS)].to_numpy(dtype=float)
@@ -140,6 +157,15 @@ def recommend(
         worst_cost >= policy.dominance_ratio * next_cost
     )
     expected = p_win * amount  # NaN when the amount is unknown
+    stalled = np.zeros(len(costs), dtype=bool)
+    if age is not None:
+        age_cost = -age["points"].to_numpy(dtype=float)
+        worst_sign_cost = costs[:, [GROUPS.index(sign) for sign in SIGNS]].max(axis=1)
+        stalled = (
+            (age["days_open_vs_usual"].to_numpy(dtype=float) >= policy.stalled_ratio)
+            & (age_cost >= policy.dominance_points)
+            & (age_cost > worst_sign_cost)
+        )
 
     what = np.full(len(costs), "qualify", dtype=object)
     why = np.full(
@@ -152,6 +178,16 @@ def recommend(
             why[i] = f"evidence is thin ({evidence[i]:.0%} of sign inputs known): qualify first"
         elif p_good[i] >= policy.pursue_p_good:
             what[i], why[i] = "pursue", f"p_good {p_good[i]:.0%} is in the top tier"
+        elif stalled[i]:
+            days, ratio = age["days_open"].iloc[i], age["days_open_vs_usual"].iloc[i]
+            state = (
+                f"stalled: open {days:,.0f} days, {ratio:.1f}x the usual cycle of deals like it "
+                f"({-age_cost[i]:+.0f} pts)"
+            )
+            if p_win[i] <= policy.walk_away_p_win:
+                what[i], why[i] = "walk_away", f"{state}, and p_win is down to {p_win[i]:.0%}"
+            else:
+                why[i] = f"{state}: ask what stopped it, or walk away"
         elif worst_cost[i] < policy.dominance_points:
             continue
         elif group == "deal_context":

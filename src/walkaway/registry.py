@@ -226,14 +226,20 @@ def log_training_run(
 
 
 def holdout_predictions(result: TrainingResult) -> pd.DataFrame:
-    """The run's holdout predictions, one row per head and deal: ``head``, ``deal_id``, ``y``
-    (the label) and ``p`` (walkaway's probability, from the model fitted without the holdout).
+    """The run's holdout predictions, one row per head, deal and snapshot: ``head``,
+    ``deal_id``, ``snapshot_age`` (days open when scored; 0 for the regret head), ``y`` (the
+    label) and ``p`` (walkaway's probability, from the model fitted without the holdout).
     """
     frames = [
         pd.DataFrame(
             {
                 "head": head,
                 "deal_id": holdout.deals["deal_id"].astype(str).to_numpy(),
+                "snapshot_age": (
+                    holdout.deals["snapshot_age"].fillna(0).to_numpy(dtype=float)
+                    if "snapshot_age" in holdout.deals
+                    else np.zeros(len(holdout.y))
+                ),
                 "y": np.asarray(holdout.y, dtype=int),
                 "p": np.asarray(holdout.predictions["walkaway"], dtype=float),
             }
@@ -266,6 +272,13 @@ def _flat_metrics(result: TrainingResult) -> dict[str, float]:
         metrics["sign_attribution_share"] = float(result.attribution["share"])
         metrics["sign_attribution_deals"] = float(result.attribution["deals"])
     metrics["win_holdout_deals"] = float(len(result.win.y))
+    by_age = result.win.metrics_by_age()
+    for (band, predictor), row in by_age.iterrows():
+        if predictor in ("walkaway", "truth"):
+            slug = band.replace(" ", "_").replace("-", "_")
+            for metric in ("roc_auc", "log_loss", "ece", "deals"):
+                if pd.notna(row[metric]):
+                    metrics[f"win_age_{slug}_{predictor}_{metric}"] = float(row[metric])
     if result.regret is not None:
         metrics["regret_holdout_deals"] = float(len(result.regret.y))
     return metrics
@@ -411,7 +424,9 @@ def _fair_comparisons(
     same_data = bool(sha) and champion_run.data.params.get("data_sha256") == sha
     theirs = _logged_predictions(client, champion_run.info.run_id) if same_data else None
     if theirs is not None:
-        paired = ours.merge(theirs, on=["head", "deal_id", "y"], suffixes=("", "_champion"))
+        paired = ours.merge(
+            theirs, on=["head", "deal_id", "snapshot_age", "y"], suffixes=("", "_champion")
+        )
         comparisons = {
             head: HeadComparison.of(head, rows["y"], rows["p"], rows["p_champion"])
             for head in ours["head"].unique()
@@ -456,14 +471,18 @@ def _logged_predictions(client: mlflow.MlflowClient, run_id: str) -> pd.DataFram
         except Exception:  # MLflow raises its own errors for a missing artifact
             return None
         logged = pd.read_parquet(path)
-    return logged.astype({"deal_id": str, "y": int})
+    if "snapshot_age" not in logged:  # logged before snapshots: every deal at creation
+        logged["snapshot_age"] = 0.0
+    return logged.astype({"deal_id": str, "y": int, "snapshot_age": float})
 
 
 def _champion_scores(model: WalkawayModel, deals: pd.DataFrame, column: str) -> np.ndarray:
-    """The champion's probabilities for holdout deals, each scored as of its creation."""
+    """The champion's probabilities for holdout deals, each scored as of its snapshot (its
+    creation when it has none)."""
     if deals.empty:
         return np.array([], dtype=float)
-    wire = to_wire(deals).assign(as_of=to_wire(deals[["created_date"]])["created_date"])
+    as_of = deals["as_of"] if "as_of" in deals else deals["created_date"]
+    wire = to_wire(deals.assign(as_of=as_of))
     return score_canonical(model, wire)[column].to_numpy(dtype=float)
 
 

@@ -849,10 +849,10 @@ def p_win_at_age(truth: pd.DataFrame, age_days: np.ndarray | pd.Series) -> np.nd
 
     Examples
     --------
-    >>> truth = pd.DataFrame({"p_win_at_creation": [0.3, 0.3], "cycle_log_median_won":
-    ...     [np.log(60.0)] * 2, "cycle_log_median_lost": [np.log(150.0)] * 2})
-    >>> [round(p, 2) for p in p_win_at_age(truth, np.array([0, 180]))]
-    [0.3, 0.08]
+    >>> truth = pd.DataFrame({"p_win_at_creation": [0.3] * 3, "cycle_log_median_won":
+    ...     [np.log(60.0)] * 3, "cycle_log_median_lost": [np.log(150.0)] * 3})
+    >>> [round(float(p), 3) for p in p_win_at_age(truth, np.array([0, 60, 180]))]
+    [0.3, 0.19, 0.015]
     """
     p = truth["p_win_at_creation"].to_numpy(dtype=float)
     clock = clock_logit(

@@ -12,12 +12,19 @@ cut-off. Its holdout metrics are those of the evaluated fit: the estimate of how
 
 Holdouts (DESIGN section 5):
 
-- win head: the newest ``holdout_share`` of closed deals by close date;
+- win head: the newest ``holdout_share`` of closed deals by close date, judged as a backtest on
+  the day the first of them closed (the cut-off) would have scored them: each deal open on
+  that day at its age then, and at every later landmark age it lived to (see
+  :func:`walkaway.landmarks.snapshots`), so the figures say how p_win does at every age, and
+  by age band (:data:`walkaway.landmarks.AGE_BANDS`);
 - regret head: the newest ``holdout_share`` of *matured* wins by close date (younger wins
-  have no known regret yet, so they cannot judge it).
+  have no known regret yet, so they cannot judge it), as at their creation.
 
 Neither holdout is seen by the model it judges: holdout deals are left out of fitting, and
-regret-holdout wins give the regret head no label.
+regret-holdout wins give the regret head no label. Deals open on the cut-off or created since
+that are still open at the export have no outcome yet and cannot be in the win holdout; as
+losses are often slower than wins, the holdout leans towards the quick outcomes, and the
+training summary says how many deals that leaves out.
 """
 
 from __future__ import annotations
@@ -35,10 +42,12 @@ from walkaway.evaluation import (
     sign_attribution,
 )
 from walkaway.history import History
+from walkaway.landmarks import AGE_BANDS, age_band, snapshots
 from walkaway.leakage import LEAK_AUC
 from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
 from walkaway.splits import newest_split, sample_rows
+from walkaway.synth import p_win_at_age
 
 HOLDOUT_SHARE = 0.2
 # Sign importance and attribution are means over deals: a seeded sample of this many holdout
@@ -60,6 +69,33 @@ class Holdout:
         rows = {name: probability_metrics(self.y, p) for name, p in self.predictions.items()}
         return pd.DataFrame(rows).T.rename_axis("predictor")
 
+    def metrics_by_age(self) -> pd.DataFrame:
+        """Every predictor's metrics per age band of the snapshots (with the band's count)."""
+        if "snapshot_age" not in self.deals:
+            return pd.DataFrame()
+        bands = age_band(self.deals["snapshot_age"]).to_numpy()
+        tables = []
+        for low, high in AGE_BANDS:
+            band = f"{low}-{high}" if high else f"over {low}"
+            rows = bands == band
+            if rows.sum() < 2:
+                continue
+            table = pd.DataFrame(
+                {
+                    name: probability_metrics(self.y[rows], p[rows])
+                    for name, p in self.predictions.items()
+                }
+            ).T
+            tables.append(table.assign(age_band=band, deals=int(rows.sum())))
+        if not tables:
+            return pd.DataFrame()
+        return (
+            pd.concat(tables)
+            .rename_axis("predictor")
+            .reset_index()
+            .set_index(["age_band", "predictor"])
+        )
+
 
 @dataclass
 class TrainingResult:
@@ -79,6 +115,8 @@ class TrainingResult:
     export_date: pd.Timestamp | None = None  # the day the labels are as of
     export_date_set: bool = False  # True: the mapping set it; else the latest real event
     censored_wins: int = 0  # wins younger than the regret horizon: no regret label yet
+    holdout_cutoff: pd.Timestamp | None = None  # the day the win holdout's backtest scores on
+    still_open: int = 0  # deals open on the cut-off or created since, still open at the export
 
     def labels_summary(self) -> str:
         """The export date the labels are as of, where it came from, and the censored wins."""
@@ -95,6 +133,19 @@ class TrainingResult:
             f"Labels as of {self.export_date.date()} ({origin}): {self.censored_wins:,} of "
             f"{wins:,} wins are younger than the {self.model.horizon_days}-day regret horizon, "
             "censored (left out of the regret head)"
+        )
+
+    def holdout_summary(self) -> str:
+        """What the win holdout is, and the deals it cannot hold because they are still open."""
+        if self.holdout_cutoff is None or pd.isna(self.holdout_cutoff):
+            return f"Win holdout: {len(self.win.y):,} closed deals at creation (no dates: no ages)"
+        deals = self.win.deals["deal_row"].nunique() if "deal_row" in self.win.deals else 0
+        return (
+            f"Win holdout: {deals:,} deals closed since {self.holdout_cutoff.date()}, scored "
+            f"as a backtest on that day would: {len(self.win.y):,} snapshots (each deal open "
+            f"then at its age, and at each later landmark it lived to). {self.still_open:,} "
+            "deals open on that day or created since are still open at the export: no outcome "
+            "yet, so not in it (the holdout leans towards the quicker outcomes)"
         )
 
     def metrics_table(self) -> pd.DataFrame:
@@ -162,14 +213,24 @@ def train_and_evaluate(
             "cannot be computed point in time, so they stay empty"
         )
 
-    X_train = evaluated.encoded_features(train)
-    win = Holdout(win_holdout, win_holdout["won"].to_numpy())
-    win.predictions["walkaway"] = evaluated.predict_probabilities(win_holdout)["p_win"].to_numpy()
-    baseline = logistic_baseline(X_train, train["won"].to_numpy())
+    cutoff = win_holdout["closed_date"].min()
+    win_snapshots = win_backtest(win_holdout, cutoff)
+    win = Holdout(win_snapshots, win_snapshots["won"].to_numpy())
+    win.predictions["walkaway"] = evaluated.predict_probabilities(
+        win_snapshots, win_snapshots["as_of"]
+    )["p_win"].to_numpy()
+    learned = evaluated.snapshots(train)  # the rows the win head learned from
+    X_learned = evaluated.encoded_features(learned, learned["as_of"])
+    baseline = logistic_baseline(X_learned, learned["won"].to_numpy())
     win.predictions["logistic"] = predict_baseline(
-        baseline, evaluated.encoded_features(win_holdout)
+        baseline, evaluated.encoded_features(win_snapshots, win_snapshots["as_of"])
     )
-    win.predictions["base_rate"] = np.full(len(win_holdout), train["won"].mean())
+    win.predictions["base_rate"] = np.full(len(win_snapshots), learned["won"].mean())
+    X_train = evaluated.encoded_features(train)
+    still_open = 0
+    if pd.notna(cutoff):
+        open_deals = labelled[labelled["outcome"].eq("open")]
+        still_open = int(open_deals["created_date"].notna().sum())
 
     regret = None
     if (
@@ -192,12 +253,13 @@ def train_and_evaluate(
             len(regret_holdout), train.loc[learns, "regret_label"].mean()
         )
 
+    # Sign effects as at creation, as the truth's are: what the signs do, whatever the age.
     explained = win_holdout.iloc[sample_rows(len(win_holdout), EXPLAINED_ROWS)]
     effects = evaluated.predict(explained)[[f"effect_{g}" for g in GROUPS]]
     sign_effects = effects.set_axis(list(GROUPS), axis=1)
     attribution = None
     if truth is not None:
-        attribution = _add_truth(truth, win, regret, sign_effects)
+        attribution = _add_truth(truth, win, regret, sign_effects, explained)
 
     final = evaluated.refit_copy().fit(closed) if refit else evaluated
     notes += [head.note for head in (final.win_head_, final.regret_head_) if head.note]
@@ -224,6 +286,8 @@ def train_and_evaluate(
         export_date=history.export_date,
         export_date_set=history.mapping.export_date is not None,
         censored_wins=censored,
+        holdout_cutoff=cutoff,
+        still_open=still_open,
     )
     result.suspected_leak = suspected_leak(result)
     # The model carries its own evaluation, so any report made with it can show how it did.
@@ -290,16 +354,31 @@ def split_holdouts(
     return train, win_holdout, regret_holdout
 
 
+def win_backtest(win_holdout: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The win holdout's snapshots: each deal as a backtest on ``cutoff`` would score it, at
+    its age on that day if it was open then, and at each later landmark it lived to (each
+    deal at creation when the export has no dates)."""
+    if pd.isna(cutoff):
+        at_creation = win_holdout.assign(deal_row=win_holdout.index, snapshot_age=np.nan)
+        return at_creation.assign(as_of=win_holdout["created_date"]).reset_index(drop=True)
+    return snapshots(win_holdout, after=cutoff)
+
+
 def _add_truth(
-    truth: pd.DataFrame, win: Holdout, regret: Holdout | None, sign_effects: pd.DataFrame
+    truth: pd.DataFrame,
+    win: Holdout,
+    regret: Holdout | None,
+    sign_effects: pd.DataFrame,
+    explained: pd.DataFrame,
 ) -> dict[str, float]:
-    """Add the true probabilities as the 'truth' predictor (the ceiling) and measure how often
-    the explained most negative sign is the true one."""
+    """Add the true probabilities as the 'truth' predictor (the ceiling: each snapshot's true
+    chance given its age) and measure how often the explained most negative sign is the true
+    one."""
     truth = truth.set_index("deal_id")
-    win.predictions["truth"] = truth.loc[win.deals["deal_id"], "p_win"].to_numpy()
+    ages = win.deals["snapshot_age"].fillna(0).to_numpy()
+    win.predictions["truth"] = p_win_at_age(truth.loc[win.deals["deal_id"]], ages)
     if regret is not None:
         regret.predictions["truth"] = truth.loc[regret.deals["deal_id"], "p_regret"].to_numpy()
-    explained = win.deals.loc[sign_effects.index, "deal_id"]
-    true_effects = truth.loc[explained, [f"effect_{s}" for s in SIGNS]]
+    true_effects = truth.loc[explained["deal_id"], [f"effect_{s}" for s in SIGNS]]
     true_effects = true_effects.set_axis(list(SIGNS), axis=1).set_axis(sign_effects.index)
     return sign_attribution(sign_effects[list(SIGNS)], true_effects)

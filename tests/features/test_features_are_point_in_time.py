@@ -10,6 +10,7 @@ from walkaway.features import build_features
 from walkaway.features.icp_fit import IcpFit, icp_in_words
 from walkaway.history import History
 from walkaway.labels import label_deals
+from walkaway.landmarks import snapshots
 
 
 def flip_outcomes_after(history: History, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -77,3 +78,34 @@ def test_icp_learns_the_synthetic_profile(labelled: pd.DataFrame) -> None:
     best, regretted = words.split("Regretted customers")
     assert "manufacturing" in best or "logistics" in best
     assert "hospitality" in regretted or "retail" in regretted
+
+
+def test_later_events_never_move_an_earlier_snapshot(
+    history: History, labelled: pd.DataFrame
+) -> None:
+    """Landmark snapshots: flipping the outcome of every deal closed after a cut-off, and
+    closing it two months later, moves no feature of any snapshot taken by the cut-off, not
+    even those of the deals that changed (their age and the usual cycle included)."""
+    closed = labelled[labelled["won"].notna()]
+    cutoff = closed["closed_date"].quantile(0.6)
+    changed = flip_outcomes_after(history, cutoff)
+    later = changed["closed_date"] > cutoff
+    changed.loc[later, "closed_date"] += pd.Timedelta(days=60)
+    changed_closed = changed[changed["won"].notna()]
+
+    rows = snapshots(closed)
+    early = rows[rows["as_of"] <= cutoff]
+    assert early["deal_row"].isin(closed.index[closed["closed_date"] > cutoff]).sum() > 50
+    before = build_features(history.catalogue()).fit(closed).transform(early)
+    after = build_features(history.catalogue()).fit(changed_closed).transform(early)
+    assert early["as_of"].gt(early["created_date"]).sum() > 100  # aged snapshots, not only new
+    pd.testing.assert_frame_equal(before, after)
+
+    # ...while snapshots after the cut-off do see the change (the test can fail).
+    late = rows[rows["as_of"] > closed["closed_date"].quantile(0.9)]
+    moved = build_features(history.catalogue()).fit(changed_closed).transform(late)
+    kept = build_features(history.catalogue()).fit(closed).transform(late)
+    columns = ["days_open_vs_usual", "seller_win_rate", "prior_wins_at_account"]
+    assert not np.allclose(
+        moved[columns].to_numpy(float), kept[columns].to_numpy(float), equal_nan=True
+    )

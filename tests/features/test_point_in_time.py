@@ -120,3 +120,28 @@ def test_events_before_1970_are_counted() -> None:
     )
     got = timeline.count_before(pd.Series(["a", "b"]), timestamps([date(2024, 1, 1)] * 2))
     assert got.tolist() == [1, 1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    events=st.lists(st.tuples(KEYS, DAYS | st.none(), st.floats(-5, 5)), max_size=40),
+    queries=st.lists(st.tuples(KEYS | st.just("zzz"), DAYS), min_size=1, max_size=30),
+)
+def test_sum_before_equals_a_brute_force_sum(
+    events: list[tuple[str | None, date | None, float]], queries: list[tuple[str | None, date]]
+) -> None:
+    timeline = EventTimeline(
+        pd.Series([k for k, _, _ in events], dtype=object),
+        timestamps([d for _, d, _ in events]),
+        pd.Series([v for _, _, v in events], dtype=float),
+    )
+    got = timeline.sum_before(
+        pd.Series([k for k, _ in queries], dtype=object), timestamps([d for _, d in queries])
+    )
+    expected = [
+        sum(v for k, d, v in events if k == key and d is not None and d < day)
+        if key is not None
+        else 0.0
+        for key, day in queries
+    ]
+    np.testing.assert_allclose(got, expected, atol=1e-9)

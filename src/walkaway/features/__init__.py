@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sklearn.pipeline import FeatureUnion
 
-from walkaway.features import deal_context, extra, glass_walls, icp_fit, need_fit
+from walkaway.features import deal_age, deal_context, extra, glass_walls, icp_fit, need_fit
 from walkaway.signs import Feature
 
 FEATURES: dict[str, Feature] = {
@@ -18,6 +18,7 @@ FEATURES: dict[str, Feature] = {
     **icp_fit.FEATURES,
     **need_fit.FEATURES,
     **deal_context.FEATURES,
+    **deal_age.FEATURES,
 }
 
 
@@ -25,12 +26,14 @@ def build_features(
     catalogue: dict[str, str] | None = None,
     extra_features: dict[str, tuple[str, str]] | None = None,
     evidence_counts: bool = False,
+    age: bool = True,
 ) -> FeatureUnion:
     """The feature pipeline: every row needs an ``as_of`` date; fitting needs labelled deals.
 
     With ``evidence_counts``, the output also holds counts that say how much evidence the
     features rest on (:data:`walkaway.features.icp_fit.EVIDENCE_COUNTS`), for exploring a
-    history: they are no model inputs.
+    history: they are no model inputs. Without ``age``, the deal's age is left out (the
+    age-blind model the benchmarks compare with).
 
     Examples
     --------
@@ -43,6 +46,7 @@ def build_features(
             ("icp_fit", icp_fit.IcpFit(evidence_counts=evidence_counts)),
             ("need_fit", need_fit.NeedFit(catalogue)),
             ("deal_context", deal_context.DealContext()),
+            *([("deal_age", deal_age.DealAge())] if age else []),
             *([("extra", extra.ExtraFeatures(extra_features))] if extra_features else []),
         ],
         verbose_feature_names_out=False,

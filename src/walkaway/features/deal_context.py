@@ -41,8 +41,8 @@ FEATURES = {
 class DealContext(TransformerMixin, BaseEstimator):
     """The deal's context as numbers and text categories, and the seller's track record.
 
-    The deal's age is left out on purpose: closed deals are featurised as at their creation
-    (age 0), and the time a deal stayed open is only known once it closed.
+    The deal's age is its own transformer (:mod:`walkaway.features.deal_age`), in the same
+    group.
 
     Examples
     --------

@@ -35,19 +35,43 @@ class EventTimeline:
     array([0, 2, 1, 0])
     """
 
-    def __init__(self, keys: pd.Series, dates: pd.Series):
+    def __init__(self, keys: pd.Series, dates: pd.Series, values: pd.Series | None = None):
         known = keys.notna().to_numpy() & dates.notna().to_numpy()
+        if values is not None:
+            known &= values.notna().to_numpy()
         codes, self.keys = pd.factorize(keys[known])
-        self.stamps = np.sort(codes.astype(np.int64) * _DAY_SPAN + to_days(dates[known]))
+        stamps = codes.astype(np.int64) * _DAY_SPAN + to_days(dates[known])
+        order = np.argsort(stamps, kind="stable")
+        self.stamps = stamps[order]
+        # Running totals of the events' values in stamp order (a leading 0), for sum_before.
+        amounts = np.zeros(len(order)) if values is None else values[known].to_numpy(float)[order]
+        self.totals = np.concatenate([[0.0], np.cumsum(amounts)])
 
     def __len__(self) -> int:
         return len(self.stamps)
 
     def count_before(self, keys: pd.Series, dates: pd.Series) -> np.ndarray:
         """Per query: the number of events with the same key strictly before its date."""
+        first, end, codes = self._span(keys, dates)
+        return np.where(codes < 0, 0, end - first)
+
+    def sum_before(self, keys: pd.Series, dates: pd.Series) -> np.ndarray:
+        """Per query: the sum of the values of the events with the same key strictly before
+        its date (0 without such events).
+
+        >>> timeline = EventTimeline(pd.Series(["a", "a"]),
+        ...     pd.to_datetime(pd.Series(["2024-01-01", "2024-03-01"])), pd.Series([2.0, 5.0]))
+        >>> timeline.sum_before(pd.Series(["a", "a"]), pd.to_datetime(pd.Series(["2024-02-01", "2024-04-01"])))
+        array([2., 7.])
+        """
+        first, end, codes = self._span(keys, dates)
+        return np.where(codes < 0, 0.0, self.totals[end] - self.totals[first])
+
+    def _span(self, keys: pd.Series, dates: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per query: the positions of its key's first event and of its first event on or
+        after its date, and its key's code (-1 for a key never seen)."""
         codes = self.keys.get_indexer(pd.Index(keys)).astype(np.int64)
         start = codes * _DAY_SPAN
-        counts = np.searchsorted(
-            self.stamps, start + to_days(dates), side="left"
-        ) - np.searchsorted(self.stamps, start, side="left")
-        return np.where(codes < 0, 0, counts)
+        first = np.searchsorted(self.stamps, start, side="left")
+        end = np.searchsorted(self.stamps, start + to_days(dates), side="left")
+        return first, end, codes
