@@ -84,6 +84,7 @@ SECTIONS = {
     "calibration": "holdout ECE, calibration slope and intercept per head and predictor",
     "seeds": "walkaway vs its logistic baseline on several seeds",
     "reasons": "reasons that contradict their sign in the demo pipeline",
+    "time": "open deals scored at their age: age-aware vs age-blind against the truth given age",
 }
 IBM = "IBM sales win/loss"
 
@@ -110,6 +111,8 @@ class Sizes:
     # The demo pipeline (`make demo`'s sizes) whose reasons are checked.
     demo_deals: int
     demo_seed: int
+    # Time-aware against age-blind, on the open deals of these synthetic exports (seed 7).
+    time_deals: list[int]
 
 
 # The pyfunc holds every deal in memory at once; at a million deals use `walkaway score`.
@@ -129,6 +132,7 @@ DEFAULT = Sizes(
     seeds=[1, 2, 3, 4, 5],
     demo_deals=5_000,
     demo_seed=7,
+    time_deals=[20_000],
 )
 QUICK = Sizes(
     repeat=1,
@@ -146,6 +150,7 @@ QUICK = Sizes(
     seeds=[1, 2],
     demo_deals=5_000,
     demo_seed=7,
+    time_deals=[10_000],
 )
 
 
@@ -182,6 +187,7 @@ class Results:
     demo_steps: list[Measurement] = field(default_factory=list)
     demo_scored: int = 0
     minutes: dict[str, float] = field(default_factory=dict)  # wall minutes per section run
+    time_aware: list[str] = field(default_factory=list)  # the time section, as written
 
 
 @dataclass
@@ -465,6 +471,15 @@ def bench_real_data(trainings: Trainings, results: Results) -> None:
         trained = trainings.export(folder)
         add_peers(trained.result, trained.train)
         results.real[name] = quality_table(trained.result, PREDICTORS)
+
+
+def bench_time(sizes: Sizes, work: Path, results: Results) -> None:
+    """Age-aware vs age-blind on open deals by age band (benchmarks.time_aware)."""
+    from benchmarks import time_aware
+
+    lines = time_aware.run(sizes.time_deals, [7], work)
+    # Its own title and code line are the report's: keep the sections below them.
+    results.time_aware = lines[lines.index("") + 1 :]
 
 
 def bench_flaml(sizes: Sizes, trainings: Trainings, results: Results) -> None:
@@ -935,6 +950,16 @@ def report(
             *reasons_lines(results, work),
             "",
         ]
+    if "time" in ran:
+        lines += [
+            line.replace("## ", "## Time-aware: ", 1) if line.startswith("## ") else line
+            for line in results.time_aware
+        ]
+        lines += [
+            "The same on larger exports: `.venv/bin/python -m benchmarks.time_aware --deals "
+            "20000,100000` (benchmarks/TIME-AWARE-issue-11.md).",
+            "",
+        ]
     if "commands" in ran:
         lines += [
             "## Commands",
@@ -1123,6 +1148,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": lambda: bench_calibration(sizes, trainings, results),
         "seeds": lambda: bench_seeds(sizes, trainings, results),
         "reasons": lambda: bench_reasons(sizes, work, env, results),
+        "time": lambda: bench_time(sizes, work, results),
     }
     try:
         sources = walkaway_sources(env)

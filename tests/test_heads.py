@@ -84,7 +84,7 @@ def test_the_served_learner_is_like_the_ones_the_calibrator_learned_from() -> No
     assert head.trees == int(round(np.average(fit.trees, weights=learned_from)))
     assert head.booster.num_trees() == head.trees
     judged = folds >= 0
-    refit = heads.Calibrator("sigmoid").fit(fit.margins[judged], y[judged])
+    refit = heads.Calibrator("sigmoid").fit(fit.margins[judged], y[judged], folds[judged])
     assert head.calibrator.slope_ == pytest.approx(refit.slope_)
     assert head.calibrator.intercept_ == pytest.approx(refit.intercept_)
 

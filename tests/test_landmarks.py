@@ -68,22 +68,6 @@ def test_a_deal_without_dates_gives_its_creation_row_only() -> None:
     assert rows["snapshot_age"].tolist() == [0, 0]
 
 
-@settings(max_examples=60, deadline=None)
-@given(deals=DEALS, after=st.dates(date(2021, 1, 1), date(2024, 12, 31)))
-def test_a_backtest_scores_what_was_open_on_its_day_and_later(deals: list, after: date) -> None:
-    frame = deal_frame(deals)
-    cutoff = pd.Timestamp(after)
-    frame = frame[frame["closed_date"] >= cutoff]  # a holdout: deals closed since the day
-    rows = snapshots(frame, after=cutoff)
-    assert (rows["as_of"] >= cutoff).all()
-    assert ((rows["snapshot_age"] == 0) | (rows["closed_date"] > rows["as_of"])).all()
-    open_then = frame[(frame["created_date"] < cutoff) & (frame["closed_date"] > cutoff)]
-    on_the_day = rows[rows["as_of"] == cutoff]
-    assert set(open_then.index) <= set(on_the_day["deal_row"])
-    created_since = frame[frame["created_date"] >= cutoff]
-    assert set(created_since.index) <= set(rows.loc[rows["snapshot_age"] == 0, "deal_row"])
-
-
 def test_age_bands() -> None:
     assert age_band(np.array([0, 29, 30, 90, 400])).tolist() == [
         "0-30",

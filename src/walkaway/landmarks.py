@@ -43,7 +43,6 @@ def snapshots(
     deals: pd.DataFrame,
     ages: tuple[int, ...] = LANDMARK_AGES,
     max_snapshots: int = MAX_SNAPSHOTS,
-    after: pd.Timestamp | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per closed deal and landmark age at which it was still open.
@@ -54,10 +53,6 @@ def snapshots(
     landmarks, ``max_snapshots - 1`` drawn at random per deal (seeded by its position), those it
     reached. A deal without dates gives its row at creation only.
 
-    With ``after``, the snapshots are those a backtest at that date would score: a deal created
-    before it and still open on it gives a row as of that day, and later landmarks count only
-    when they fall after it (the bound does not apply: each row is one scoring situation).
-
     Examples
     --------
     >>> deals = pd.DataFrame({"deal_id": ["quick", "slow"],
@@ -65,36 +60,22 @@ def snapshots(
     ...     "closed_date": pd.to_datetime(["2024-02-10", "2024-12-01"])})
     >>> snapshots(deals)[["deal_id", "snapshot_age"]].to_dict("list")
     {'deal_id': ['quick', 'quick', 'slow', 'slow', 'slow'], 'snapshot_age': [0, 30, 0, 30, 60]}
-    >>> snapshots(deals, after=pd.Timestamp("2024-05-01"))[["deal_id", "snapshot_age"]].to_dict("list")
-    {'deal_id': ['slow', 'slow'], 'snapshot_age': [121, 180]}
+    >>> snapshots(deals, max_snapshots=6)["snapshot_age"].tolist()
+    [0, 30, 0, 30, 60, 90, 180]
     """
     created = deals["created_date"]
     cycle = ((deals["closed_date"] - created) / DAY).to_numpy(dtype=float)
     grid = np.asarray(ages, dtype=float)
     # reached[i, j]: deal i was still open at landmark j (creation always counts).
     reached = (cycle[:, None] > grid[None, :]) | (grid[None, :] == 0)
-    reached &= ~np.isnan(cycle)[:, None] | (grid[None, :] == 0)
-    if after is None:
-        # Keep creation and max_snapshots - 1 later landmarks drawn before looking at the cycle.
-        draws = np.random.default_rng(seed).random((len(deals), len(grid)))
-        draws[:, grid == 0] = -1.0
-        rank = np.argsort(np.argsort(draws, axis=1), axis=1)
-        reached &= rank < max_snapshots
-        rows, columns = np.nonzero(reached)
-        age = grid[columns]
-    else:
-        start = ((after - created) / DAY).to_numpy(dtype=float)  # age on the backtest's day
-        # A deal without a creation date has no age: it keeps its row at creation.
-        reached &= (grid[None, :] >= start[:, None]) | (np.isnan(start)[:, None] & (grid == 0))
-        rows, columns = np.nonzero(reached)
-        age = grid[columns]
-        open_then = (start > 0) & (cycle >= start) & ~np.isin(start, grid)
-        rows = np.concatenate([rows, np.flatnonzero(open_then)])
-        age = np.concatenate([age, start[open_then]])
-        order = np.lexsort((age, rows))
-        rows, age = rows[order], age[order]
+    # Keep creation and max_snapshots - 1 later landmarks drawn before looking at the cycle.
+    draws = np.random.default_rng(seed).random((len(deals), len(grid)))
+    draws[:, grid == 0] = -1.0
+    rank = np.argsort(np.argsort(draws, axis=1), axis=1)
+    reached &= rank < max_snapshots
+    rows, columns = np.nonzero(reached)
     out = deals.iloc[rows].copy()
     out["deal_row"] = deals.index[rows]
-    out["snapshot_age"] = age.astype(int) if np.all(age == np.round(age)) else age
-    out["as_of"] = out["created_date"] + pd.to_timedelta(age, unit="D")
+    out["snapshot_age"] = grid[columns].astype(int)
+    out["as_of"] = out["created_date"] + pd.to_timedelta(grid[columns], unit="D")
     return out.reset_index(drop=True)

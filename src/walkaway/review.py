@@ -344,8 +344,8 @@ def holdout_metrics(model: WalkawayModel, decimals: int = 3) -> pd.DataFrame:
     """The model's holdout metrics beside the baselines, one row per (head, predictor).
 
     Both heads are judged on their newest deals, which they never learned from: the win head
-    on the newest 20% of closed deals, each scored at its age as a backtest would (see
-    :func:`walkaway.training.win_backtest`), the regret head on the newest 20% of matured wins.
+    on the newest 20% of closed deals' snapshots (each deal at creation and at the landmark
+    ages it was still open at), the regret head on the newest 20% of matured wins.
     Predictors: ``walkaway``, a ``logistic`` regression on the same features, the
     ``base_rate``, and ``truth`` (the true probabilities: the ceiling) for a synthetic export.
     """
@@ -365,18 +365,17 @@ def importance_figure(model: WalkawayModel) -> Figure:
 
 
 def holdout_deals(history: Path, mapping: str | Path | None = None) -> pd.DataFrame:
-    """The win head's holdout deals: the newest 20% of closed deals, labelled (``won``), as
-    training splits them (the metrics score each at its ages; this is each deal once). The
-    holdout metrics come from a model fitted without them; the registered model is refit on
-    every closed deal, these included."""
+    """The deals of the win head's holdout, labelled (``won``), each once, as training splits
+    them (the metrics score each at creation and at the landmark ages it was still open at).
+    The holdout metrics come from a model fitted without them; the registered model is refit
+    on every closed deal, these included."""
     from walkaway.exports import load_history
-    from walkaway.splits import newest_split
-    from walkaway.training import HOLDOUT_SHARE
+    from walkaway.training import split_holdouts
 
     labelled = load_history(Path(history), mapping).labelled()
     closed = labelled[labelled["won"].notna()]
-    _, held = newest_split(closed["closed_date"], HOLDOUT_SHARE, closed["won"].to_numpy())
-    return closed[held]
+    _, win_holdout, _ = split_holdouts(closed)
+    return closed.loc[win_holdout["deal_row"].unique()]
 
 
 def sign_features(model: WalkawayModel, sign: str) -> list[str]:

@@ -12,18 +12,18 @@ cut-off. Its holdout metrics are those of the evaluated fit: the estimate of how
 
 Holdouts (DESIGN section 5):
 
-- win head: the newest ``holdout_share`` of closed deals by close date, judged as a backtest on
-  the day the first of them closed (the cut-off) would have scored them: each deal open on
-  that day at its age then, and at every later landmark age it lived to (see
+- win head: the newest ``holdout_share`` of the closed deals' landmark snapshots by snapshot
+  date (each deal at creation and at every landmark age it was still open at, see
   :func:`walkaway.landmarks.snapshots`), so the figures say how p_win does at every age, and
-  by age band (:data:`walkaway.landmarks.AGE_BANDS`);
+  by age band (:data:`walkaway.landmarks.AGE_BANDS`). The model they judge learns only from
+  deals closed before the first of them (the cut-off): no outcome known after it;
 - regret head: the newest ``holdout_share`` of *matured* wins by close date (younger wins
   have no known regret yet, so they cannot judge it), as at their creation.
 
 Neither holdout is seen by the model it judges: holdout deals are left out of fitting, and
 regret-holdout wins give the regret head no label. Deals open on the cut-off or created since
 that are still open at the export have no outcome yet and cannot be in the win holdout; as
-losses are often slower than wins, the holdout leans towards the quick outcomes, and the
+wins and losses take different times, the holdout leans towards the quicker outcome, and the
 training summary says how many deals that leaves out.
 """
 
@@ -42,7 +42,7 @@ from walkaway.evaluation import (
     sign_attribution,
 )
 from walkaway.history import History
-from walkaway.landmarks import AGE_BANDS, age_band, snapshots
+from walkaway.landmarks import AGE_BANDS, LANDMARK_AGES, age_band, snapshots
 from walkaway.leakage import LEAK_AUC
 from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
@@ -141,11 +141,12 @@ class TrainingResult:
             return f"Win holdout: {len(self.win.y):,} closed deals at creation (no dates: no ages)"
         deals = self.win.deals["deal_row"].nunique() if "deal_row" in self.win.deals else 0
         return (
-            f"Win holdout: {deals:,} deals closed since {self.holdout_cutoff.date()}, scored "
-            f"as a backtest on that day would: {len(self.win.y):,} snapshots (each deal open "
-            f"then at its age, and at each later landmark it lived to). {self.still_open:,} "
-            "deals open on that day or created since are still open at the export: no outcome "
-            "yet, so not in it (the holdout leans towards the quicker outcomes)"
+            f"Win holdout: the newest {len(self.win.y):,} snapshots, dated from "
+            f"{self.holdout_cutoff.date()}, of {deals:,} deals (each at creation and at the "
+            f"landmark ages it was still open at); the model they judge learned from deals "
+            f"closed before that day. {self.still_open:,} deals open on that day or created "
+            "since are still open at the export: no outcome yet, so not in it (the holdout "
+            "leans towards the quicker outcome)"
         )
 
     def metrics_table(self) -> pd.DataFrame:
@@ -213,8 +214,8 @@ def train_and_evaluate(
             "cannot be computed point in time, so they stay empty"
         )
 
-    cutoff = win_holdout["closed_date"].min()
-    win_snapshots = win_backtest(win_holdout, cutoff)
+    cutoff = win_holdout["as_of"].min()
+    win_snapshots = win_holdout
     win = Holdout(win_snapshots, win_snapshots["won"].to_numpy())
     win.predictions["walkaway"] = evaluated.predict_probabilities(
         win_snapshots, win_snapshots["as_of"]
@@ -254,7 +255,8 @@ def train_and_evaluate(
         )
 
     # Sign effects as at creation, as the truth's are: what the signs do, whatever the age.
-    explained = win_holdout.iloc[sample_rows(len(win_holdout), EXPLAINED_ROWS)]
+    holdout_deals = closed.loc[win_holdout["deal_row"].unique()]
+    explained = holdout_deals.iloc[sample_rows(len(holdout_deals), EXPLAINED_ROWS)]
     effects = evaluated.predict(explained)[[f"effect_{g}" for g in GROUPS]]
     sign_effects = effects.set_axis(list(GROUPS), axis=1)
     attribution = None
@@ -334,17 +336,25 @@ def split_holdouts(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Training deals, the win holdout and the regret holdout of labelled closed deals.
 
-    The win holdout is the newest ``holdout_share`` of closed deals; the regret holdout the
-    newest ``holdout_share`` of matured wins. Training deals are the rest of the closed deals,
-    with the regret label removed from regret-holdout wins so the regret head never learns from
-    the wins that judge it. Anyone comparing against walkaway (the benchmarks' peer recipes)
-    uses this same split.
+    The win holdout is the newest ``holdout_share`` of the closed deals' landmark snapshots
+    (every landmark: each row one scoring situation) by snapshot date; the training deals are
+    those closed before the first of them, so nothing learned was known after it. Without
+    dates, it is a stratified random ``holdout_share`` of the deals, each at creation. The
+    regret holdout is the newest ``holdout_share`` of matured wins by close date; training
+    deals among them lose their regret label, so the regret head never learns from the wins
+    that judge it. Anyone comparing against walkaway (the benchmarks' peer recipes) uses this
+    same split.
     """
-    _, win_holdout_rows = newest_split(
-        closed["closed_date"], holdout_share, closed["won"].to_numpy()
-    )
-    win_holdout = closed[win_holdout_rows]
-    train = closed[~win_holdout_rows].copy()
+    if closed["closed_date"].isna().all():
+        _, held = newest_split(closed["closed_date"], holdout_share, closed["won"].to_numpy())
+        at_creation = closed[held].assign(deal_row=closed.index[held], snapshot_age=np.nan)
+        win_holdout = at_creation.assign(as_of=at_creation["created_date"]).reset_index(drop=True)
+        train = closed[~held].copy()
+    else:
+        rows = snapshots(closed, max_snapshots=len(LANDMARK_AGES))
+        _, newest = newest_split(rows["as_of"], holdout_share)
+        win_holdout = rows[newest].reset_index(drop=True)
+        train = closed[closed["closed_date"] < win_holdout["as_of"].min()].copy()
     matured = closed[closed["regret_label"].notna()]
     _, regret_holdout_rows = newest_split(
         matured["closed_date"], holdout_share, matured["regret_label"].to_numpy()
@@ -352,16 +362,6 @@ def split_holdouts(
     regret_holdout = matured[regret_holdout_rows]
     train.loc[train.index.isin(regret_holdout.index), "regret_label"] = np.nan
     return train, win_holdout, regret_holdout
-
-
-def win_backtest(win_holdout: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The win holdout's snapshots: each deal as a backtest on ``cutoff`` would score it, at
-    its age on that day if it was open then, and at each later landmark it lived to (each
-    deal at creation when the export has no dates)."""
-    if pd.isna(cutoff):
-        at_creation = win_holdout.assign(deal_row=win_holdout.index, snapshot_age=np.nan)
-        return at_creation.assign(as_of=win_holdout["created_date"]).reset_index(drop=True)
-    return snapshots(win_holdout, after=cutoff)
 
 
 def _add_truth(
