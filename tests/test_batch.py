@@ -332,3 +332,34 @@ def test_a_mappings_extra_columns_are_features_of_their_sign(
     assert score(export / "pipeline.csv", out, tmp_path / "models") == 0
     scored = pd.read_csv(out)
     assert scored["reasons_glass_walls"].str.contains("Rival Pricing: undercut").any()
+
+
+def test_the_deal_history_beside_the_pipeline_travels_with_each_deal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline whose mapping has a deal-history table is scored with each deal's stage
+    history, read from the file beside it."""
+    import shutil
+
+    from walkaway import batch
+    from walkaway.exports import load_history
+    from walkaway.training import train_and_evaluate
+
+    folder = tmp_path / "salesforce"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "salesforce", folder)
+    model = train_and_evaluate(load_history(folder)).model
+    seen: list[pd.DataFrame] = []
+    scored = batch.score_deals
+
+    def keep(model, frame, as_of, timings=None):
+        seen.append(frame)
+        return scored(model, frame, as_of, timings=timings)
+
+    monkeypatch.setattr(batch, "score_deals", keep)
+    result = batch.score_file(
+        folder / "Opportunity.csv", tmp_path / "out.csv", model, model_name=None, model_version=None
+    )
+    assert result.scored == 16 and result.rejected == 124  # a pipeline holds open deals only
+    frame = pd.concat(seen)
+    assert frame["stage_history"].notna().all()
+    assert model.featurise(frame, pd.Timestamp("2025-03-04"))["stage_now"].notna().all()

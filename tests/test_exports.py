@@ -279,3 +279,28 @@ def test_the_salesforce_example_reads_through_the_shipped_mapping() -> None:
         >= deals.loc[deals["closed_date"].notna(), "created_date"].dt.normalize()
     ).all()
     assert deals["industry"].notna().all() and "x_billingcountry" in deals
+
+
+def test_the_salesforce_example_folds_its_opportunity_history_into_each_deal(
+    tmp_path: Path,
+) -> None:
+    folder = Path(__file__).resolve().parents[1] / "examples" / "salesforce"
+    history = load_history(folder)
+    raw = pd.read_csv(folder / "OpportunityHistory.csv")
+    deals = history.deals.set_index("deal_id")
+    assert deals["stage_history"].notna().all()
+    one = raw[raw["OpportunityId"] == raw["OpportunityId"].iloc[0]]
+    events = deals.loc[one["OpportunityId"].iloc[0], "stage_history"].split(";")
+    assert len(events) == len(one)
+    assert events[0].split("|")[1] == "prospecting"  # the stage, normalised as categories are
+    # A history row for a deal the export does not hold is left out, and said so.
+    import shutil
+
+    copy = tmp_path / "salesforce"
+    shutil.copytree(folder, copy)
+    extra = one.head(1).assign(OpportunityId="006Dn9999999999AAA")
+    pd.concat([raw, extra]).to_csv(copy / "OpportunityHistory.csv", index=False)
+    notes = load_history(copy).notes
+    assert any(
+        "OpportunityHistory.csv: 1 of" in note and "006Dn9999999999AAA" in note for note in notes
+    )

@@ -260,3 +260,37 @@ def test_open_deals_truth_is_given_their_age(history_5k: tuple[Path, SynthSummar
         assert abs(won.mean() - open_deals.loc[band, "p_win"].mean()) < 3 * standard_error + 0.01
     # Closed deals show their eventual outcome.
     assert (closed["won"] == closed["won_eventually"]).all()
+
+
+def test_a_stage_history_is_optional_and_changes_nothing_else(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    staged = tmp_path / "staged"
+    synth.write_synthetic_history(plain, n_deals=1500, seed=5)
+    synth.write_synthetic_history(staged, n_deals=1500, seed=5, stage_history=True)
+    assert not (plain / "stage_history.csv").exists()
+    for name in ("accounts.csv", "products.csv"):
+        assert (plain / name).read_bytes() == (staged / name).read_bytes()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(plain / "truth.parquet"), pd.read_parquet(staged / "truth.parquet")
+    )
+    before = pd.read_csv(plain / "deals.csv", dtype=str, keep_default_na=False)
+    after = pd.read_csv(staged / "deals.csv", dtype=str, keep_default_na=False)
+    is_open = ~after["Stage"].str.startswith("Closed")
+    pd.testing.assert_frame_equal(before.drop(columns="Stage"), after.drop(columns="Stage"))
+    assert (before.loc[~is_open, "Stage"] == after.loc[~is_open, "Stage"]).all()
+
+    history = pd.read_csv(staged / "stage_history.csv", dtype=str)
+    assert set(history["Opportunity ID"]) == set(after["Opportunity ID"])
+    last = history.groupby("Opportunity ID", sort=False).last()
+    deals = after.set_index("Opportunity ID")
+    # An open deal is in the stage its history reached; a closed one ends with its close.
+    open_ids = deals.index[is_open.to_numpy()]
+    assert (last.loc[open_ids, "Stage"] == deals.loc[open_ids, "Stage"]).all()
+    closed = deals.index[~is_open.to_numpy()]
+    assert (last.loc[closed, "Stage"] == deals.loc[closed, "Stage"]).all()
+    assert (last.loc[closed, "Changed Date"] == deals.loc[closed, "Close Date"]).all()
+    day = pd.to_datetime(history["Changed Date"], format="%d/%m/%Y")
+    created = pd.to_datetime(
+        deals.loc[history["Opportunity ID"], "Created Date"], format="%d/%m/%Y"
+    )
+    assert (day.to_numpy() >= created.to_numpy()).all() and day.max() <= synth.EXPORT_DATE

@@ -28,7 +28,7 @@ from walkaway.exports import (
     read_checked,
     resolve_mapping,
 )
-from walkaway.history import join_accounts, join_related
+from walkaway.history import join_accounts, join_related, join_stage_history
 from walkaway.mapping import Mapping, apply_mapping
 from walkaway.model import WalkawayModel
 from walkaway.report import PipelineDigest
@@ -147,6 +147,22 @@ def load_accounts(path: Path | None, mapping: Mapping) -> tuple[pd.DataFrame | N
     return checked.frame, note
 
 
+def load_deal_history(folder: Path, mapping: Mapping) -> tuple[pd.DataFrame | None, str]:
+    """The mapping's deal-history table beside the pipeline (good rows only), or None when the
+    mapping names none or the file is absent, and a note on what was left out."""
+    if "deal_history" not in mapping.tables:
+        return None, ""
+    path = folder / mapping.tables["deal_history"].file
+    if not path.is_file():
+        return None, ""
+    checked = read_checked(path, mapping, "deal_history")
+    note = ""
+    if checked.problems:
+        first = checked.problems[0]
+        note = f"{len(checked.rejected_rows)} deal-history rows left out (first: {first})"
+    return checked.frame, note
+
+
 def score_file(
     deals: Path,
     out: Path,
@@ -175,6 +191,9 @@ def score_file(
         accounts = beside if beside.is_file() and beside != deals else None
     account_table, accounts_note = load_accounts(accounts, chosen)
     related = load_related(deals.parent, chosen)
+    stage_history, history_note = load_deal_history(deals.parent, chosen)
+    if history_note:
+        accounts_note = f"{accounts_note}; {history_note}" if accounts_note else history_note
     as_of = (as_of or pd.Timestamp.now()).normalize()
     scored_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
@@ -199,6 +218,7 @@ def score_file(
             if len(good):
                 clock = time.perf_counter()
                 frame, _ = join_related(join_accounts(good, account_table), related)
+                frame, _ = join_stage_history(frame, stage_history)
                 if account_table is not None:
                     frame["account_found"] = good["account_id"].isin(account_table["account_id"])
                 result.timings["joining"] += time.perf_counter() - clock

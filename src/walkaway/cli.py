@@ -54,11 +54,17 @@ def synth(
     out: Annotated[Path, typer.Option(help="Folder to write the export and truth.parquet to.")],
     deals: Annotated[int, typer.Option(help="Number of deals.", min=1)] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    stage_history: Annotated[
+        bool,
+        typer.Option(
+            help="Also write stage_history.csv: each deal's stage and close-date changes."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic CRM history whose true drivers are known."""
     from walkaway.synth import write_synthetic_history
 
-    summary = write_synthetic_history(out, n_deals=deals, seed=seed)
+    summary = write_synthetic_history(out, n_deals=deals, seed=seed, stage_history=stage_history)
     console.print(
         f"Wrote {summary.n_deals:,} deals ({summary.n_won:,} won, {summary.n_lost:,} lost, "
         f"{summary.n_open:,} open) for {summary.n_accounts:,} accounts to {out} "

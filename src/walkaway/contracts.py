@@ -68,6 +68,8 @@ DEAL_COLUMNS: dict[str, ColumnSpec] = {
     "churn_date": ColumnSpec("date", label_only=True, meaning="customer churned on"),
     "margin": ColumnSpec("number", label_only=True, meaning="account margin after the sale"),
     "support_cost": ColumnSpec("number", minimum=0, label_only=True, meaning="cost to serve"),
+    # Not an export column: reading folds the deal_history table into it (one text per deal).
+    "stage_history": ColumnSpec("text", meaning="the deal's stage and close-date changes"),
 }
 
 ACCOUNT_COLUMNS: dict[str, ColumnSpec] = {
@@ -87,7 +89,20 @@ PRODUCT_COLUMNS: dict[str, ColumnSpec] = {
     "description": ColumnSpec("text", meaning="one-line description"),
 }
 
-TABLE_COLUMNS = {"deals": DEAL_COLUMNS, "accounts": ACCOUNT_COLUMNS, "products": PRODUCT_COLUMNS}
+# A stage-history table such as Salesforce's OpportunityHistory: one row per change to a deal.
+DEAL_HISTORY_COLUMNS: dict[str, ColumnSpec] = {
+    "deal_id": ColumnSpec("id", required=True, nullable=False, meaning="the deal changed"),
+    "changed_date": ColumnSpec("date", required=True, nullable=False, meaning="day of the change"),
+    "stage": ColumnSpec("category", meaning="the deal's stage from then on"),
+    "expected_close_date": ColumnSpec("date", meaning="its expected close date from then on"),
+}
+
+TABLE_COLUMNS = {
+    "deals": DEAL_COLUMNS,
+    "accounts": ACCOUNT_COLUMNS,
+    "products": PRODUCT_COLUMNS,
+    "deal_history": DEAL_HISTORY_COLUMNS,
+}
 TABLE_KEYS = {"deals": "deal_id", "accounts": "account_id", "products": "product"}
 LABEL_ONLY_COLUMNS = frozenset(name for name, spec in DEAL_COLUMNS.items() if spec.label_only)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from walkaway.contracts import CheckedTable, ContractError, Problem, check_table, extra_column
-from walkaway.history import History, join_related
+from walkaway.history import History, join_related, join_stage_history
 from walkaway.mapping import Mapping, RelatedTable, apply_mapping, detect_mapping, load_mapping
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -201,6 +201,7 @@ def read_checked(
         path.name,
         mapping.source_names(table),
         mapping.date_format,
+        unique=table != "deal_history",  # one row per change: a deal repeats
         dated=mapping.dated,
     )
 
@@ -245,7 +246,7 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
     for table, table_mapping in chosen.tables.items():
         path = history if (table == "deals" and history.is_file()) else folder / table_mapping.file
         if table != "deals" and not path.exists():
-            continue  # accounts and products are optional
+            continue  # accounts, products and a deal history are optional
         checked = read_checked(path, chosen, table, notes)
         if checked.problems:
             raise ContractError(checked.problems)
@@ -258,6 +259,9 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
         deals["account_id"] = pd.Series(np.nan, index=deals.index, dtype=object)
     deals, unmatched = join_related(deals, load_related(folder, chosen))
     notes += unmatched
+    history_file = chosen.tables["deal_history"].file if "deal_history" in chosen.tables else ""
+    deals, unknown = join_stage_history(deals, tables.get("deal_history"), history_file)
+    notes += unknown
     return History(
         deals=deals,
         accounts=tables.get("accounts"),

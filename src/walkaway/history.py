@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
@@ -12,6 +13,9 @@ from walkaway.labels import label_deals
 from walkaway.mapping import Mapping, RelatedTable
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
+# How a deal's stage history is folded into one text value of the deals table.
+EVENT_SEPARATOR = ";"
+FIELD_SEPARATOR = "|"
 
 
 @dataclass
@@ -157,3 +161,64 @@ def join_accounts(deals: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.Data
     firmographics = accounts[columns].drop_duplicates("account_id").set_index("account_id")
     firmographics = firmographics.drop(columns=[c for c in firmographics if c in deals.columns])
     return deals.join(firmographics, on="account_id")
+
+
+def stage_history_text(history: pd.DataFrame) -> pd.Series:
+    """Each deal's changes as one text value, by ``deal_id``: ``day|stage|expected close`` per
+    change, oldest first, separated by ``;`` (the form the deals table carries them in, so that
+    a deal's history travels with it: in batch chunks, on the wire, into a snapshot).
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"deal_id": ["d1", "d1", "d2"],
+    ...     "changed_date": pd.to_datetime(["2024-02-01", "2024-01-01", "2024-03-01"]),
+    ...     "stage": ["Proposal", "Prospecting", None],
+    ...     "expected_close_date": pd.to_datetime(["2024-04-01", "2024-03-01", None])})
+    >>> stage_history_text(history).to_dict()
+    {'d1': '2024-01-01|prospecting|2024-03-01;2024-02-01|proposal|2024-04-01', 'd2': '2024-03-01||'}
+    """
+    events = history.dropna(subset=["deal_id", "changed_date"])
+    events = events.sort_values(["deal_id", "changed_date"], kind="stable")
+    stage = events["stage"] if "stage" in events else pd.Series(np.nan, events.index)
+    stage = normalise_category(stage).fillna("").astype(str)
+    stage = stage.str.replace(FIELD_SEPARATOR, " ").str.replace(EVENT_SEPARATOR, " ")
+    close = events.get("expected_close_date", pd.Series(pd.NaT, index=events.index))
+    close_text = pd.to_datetime(close).dt.strftime("%Y-%m-%d").fillna("")
+    text = (
+        events["changed_date"].dt.strftime("%Y-%m-%d")
+        + FIELD_SEPARATOR
+        + stage
+        + FIELD_SEPARATOR
+        + close_text
+    )
+    return text.groupby(events["deal_id"].astype(str)).agg(EVENT_SEPARATOR.join)
+
+
+def join_stage_history(
+    deals: pd.DataFrame, history: pd.DataFrame | None, file: str = "deal_history"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Deals with their ``stage_history`` (see :func:`stage_history_text`) from a checked
+    deal-history table, and a note on its rows for deals the table of deals does not hold.
+
+    Examples
+    --------
+    >>> history = pd.DataFrame({"deal_id": ["d1", "zz"], "changed_date": pd.to_datetime(
+    ...     ["2024-01-01", "2024-01-01"]), "stage": ["Prospecting", "Closed Won"]})
+    >>> joined, notes = join_stage_history(pd.DataFrame({"deal_id": ["d1", "d2"]}), history)
+    >>> joined["stage_history"].tolist(), notes
+    (['2024-01-01|prospecting|', nan], ["deal_history: 1 of 2 rows are for deals not in the deals table (e.g. 'zz'): left out"])
+    """
+    if history is None:
+        return deals, []
+    texts = stage_history_text(history)
+    ids = deals["deal_id"].astype(str)
+    joined = deals.assign(stage_history=ids.map(texts).astype(object))
+    unknown = ~history["deal_id"].astype(str).isin(set(ids))
+    notes = []
+    if unknown.any():
+        example = history.loc[unknown, "deal_id"].iloc[0]
+        notes.append(
+            f"{file}: {int(unknown.sum()):,} of {len(history):,} rows are for deals not in the "
+            f"deals table (e.g. '{example}'): left out"
+        )
+    return joined, notes

@@ -38,7 +38,12 @@ from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_colu
 from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
 
-DEFAULT_FILES = {"deals": "deals", "accounts": "accounts", "products": "products"}
+DEFAULT_FILES = {
+    "deals": "deals",
+    "accounts": "accounts",
+    "products": "products",
+    "deal_history": "deal_history",
+}
 
 
 @dataclass(frozen=True)
@@ -343,6 +348,11 @@ def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -
     if features and table == "products":
         raise fail(
             "tables.products.features: product columns reach the model through the catalogue"
+        )
+    if features and table == "deal_history":
+        raise fail(
+            "tables.deal_history.features: the stage history reaches the model as the deal's "
+            "stage, days in stage and close-date moves, as of each day it is scored"
         )
     for column, sign in features.items():
         if sign not in GROUPS:

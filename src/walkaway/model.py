@@ -131,11 +131,10 @@ class WalkawayModel(BaseEstimator):
             perfectly; or an extra feature named like a measure of the sales process.
         """
         closed = self._closed(labelled)
-        X = self._fit_features(closed)
+        snaps = self.snapshots(closed)
+        X, X_snaps = self._fit_features(closed, snaps)
         for guard in self._guards(X, closed):
             guard()
-        snaps = self.snapshots(closed)
-        X_snaps = self.encoded_features(snaps, snaps["as_of"]) if self.age_aware else X
         y_win = snaps["won"].to_numpy()
         deal_of_snapshot = closed.index.get_indexer(snaps["deal_row"])
         self.win_head_, p_win = fit_head(
@@ -210,7 +209,7 @@ class WalkawayModel(BaseEstimator):
         """What the leakage guard would stop training with on these labelled deals, without
         fitting any head: one message per head (and for names of the sales process), or none."""
         closed = self._closed(labelled)
-        X = self._fit_features(closed)
+        X, _ = self._fit_features(closed)
         refusals = []
         for guard in self._guards(X, closed):
             try:
@@ -243,22 +242,32 @@ class WalkawayModel(BaseEstimator):
             )
         return closed
 
-    def _fit_features(self, closed: pd.DataFrame) -> pd.DataFrame:
-        """Fit the feature pipeline on closed deals; their encoded features as at creation."""
+    def _fit_features(
+        self, closed: pd.DataFrame, snaps: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """Fit the feature pipeline on closed deals; their encoded features as at creation,
+        and those of their snapshots (when given) as at each snapshot's day. Text categories
+        are those seen at either: a stage is only ever reached after creation."""
+        # A deal-history table (stage changes) gives the deal's progress; only with ages.
+        self.progress_ = bool(
+            self.age_aware and "stage_history" in closed and closed["stage_history"].notna().any()
+        )
         self.features_ = build_features(
-            self.catalogue, self.extra_features, age=self.age_aware
+            self.catalogue, self.extra_features, age=self.age_aware, progress=self.progress_
         ).fit(closed)
         raw = self.features_.transform(closed.assign(as_of=closed["created_date"]))
+        raw_snaps = None if snaps is None else self.features_.transform(snaps)
+        seen = raw if raw_snaps is None else pd.concat([raw, raw_snaps], ignore_index=True)
         self.feature_names_ = list(raw.columns)
         self.categories_ = {
-            name: sorted(raw[name].dropna().unique().tolist())
+            name: sorted(seen[name].dropna().unique().tolist())
             for name in self.feature_names_
-            if raw[name].dtype == object
+            if seen[name].dtype == object
         }
         # Features the export never fills carry no evidence: leave them out of "thin evidence".
-        self.available_features_ = [n for n in self.feature_names_ if raw[n].notna().any()]
+        self.available_features_ = [n for n in self.feature_names_ if seen[n].notna().any()]
         self.groups_ = group_matrix(self.feature_names_, self.feature_catalogue)
-        return self._encode(raw)
+        return self._encode(raw), (None if raw_snaps is None else self._encode(raw_snaps))
 
     def _guards(self, X: pd.DataFrame, closed: pd.DataFrame) -> list[Callable[[], object]]:
         """The leakage guard's checks, each raising :class:`LeakageError`: extra features

@@ -282,6 +282,15 @@ TRUTH_SCHEMA = pa.schema(
 _STREAM_ACCOUNTS = 0
 _STREAM_SELLERS = 1
 _STREAM_DEALS = 2
+_STREAM_PROGRESS = 3  # the stage history: its own stream, so the other files never change
+
+# Stage history (--stage-history): a deal enters each open stage at this share of its cycle; a
+# win goes through all of them, a loss stops at a random one. Sellers expect a deal to close
+# in the usual time of a win; each time that day passes with the deal open, the expected close
+# moves SLIP_DAYS later.
+STAGE_ENTRY_SHARES = (0.0, 0.2, 0.5, 0.8)
+SLIP_DAYS = 30
+STAGE_HISTORY_COLUMNS = ("Opportunity ID", "Changed Date", "Stage", "Expected Close Date")
 
 
 @dataclass(frozen=True)
@@ -1035,11 +1044,51 @@ def _deals_frame(
     )
 
 
+def _day_text(day: int) -> str:
+    """dd/mm/yyyy of a day offset, past the export date too (an expected close)."""
+    return (HISTORY_START + pd.Timedelta(days=int(day))).strftime("%d/%m/%Y")
+
+
+def _stage_history(deals: _DealBlock, ids: np.ndarray, seed: int) -> pd.DataFrame:
+    """stage_history.csv rows of a chunk (one per change, as Salesforce's OpportunityHistory
+    keeps them), and each open deal's stage on the export date goes into ``open_stage``."""
+    dates = _date_text_by_day()
+    cycle = deals.close_day - deals.created_day
+    rows: list[tuple[str, str, str, str]] = []
+    for position in range(len(ids)):
+        block = int((deals.deal_number[position] - 1) // BLOCK_ROWS)
+        if position == 0 or block != int((deals.deal_number[position - 1] - 1) // BLOCK_ROWS):
+            rng = _rng(seed, _STREAM_PROGRESS, block)
+        last_stage = rng.integers(0, len(OPEN_STAGES))  # where a loss stops progressing
+        created = int(deals.created_day[position])
+        end = int(deals.close_day[position]) if deals.closed[position] else _EXPORT_DAY + 1
+        reached = len(OPEN_STAGES) if deals.won_eventually[position] else last_stage + 1
+        entries = [created + int(round(share * cycle[position])) for share in STAGE_ENTRY_SHARES]
+        entries = [day for day in entries[:reached] if day < end]
+        plan = created + int(round(np.exp(deals.log_median_won[position])))
+        slips = list(range(plan, end, SLIP_DAYS))
+        for day in sorted(set(entries) | set(slips)):
+            stage = sum(entry <= day for entry in entries) - 1
+            expected = plan + SLIP_DAYS * sum(slip <= day for slip in slips)
+            rows.append((ids[position], dates[day], OPEN_STAGES[stage], _day_text(expected)))
+        if deals.closed[position]:
+            final = "Closed Won" if deals.won[position] else "Closed Lost"
+            rows.append((ids[position], dates[end], final, dates[end]))
+        else:
+            deals.open_stage[position] = len(entries) - 1
+    return pd.DataFrame.from_records(rows, columns=list(STAGE_HISTORY_COLUMNS))
+
+
 def write_synthetic_history(
-    out_dir: Path, n_deals: int = 5000, seed: int = 7, chunk_size: int = 100_000
+    out_dir: Path,
+    n_deals: int = 5000,
+    seed: int = 7,
+    chunk_size: int = 100_000,
+    stage_history: bool = False,
 ) -> SynthSummary:
     """Write deals.csv, pipeline.csv (its open deals), accounts.csv, products.csv and
-    truth.parquet into out_dir (created if needed).
+    truth.parquet into out_dir (created if needed), and with ``stage_history``
+    stage_history.csv: every deal's stage and expected-close changes.
 
     Parameters
     ----------
@@ -1053,6 +1102,11 @@ def write_synthetic_history(
     chunk_size : int
         Deals formatted and appended per write, rounded up to whole blocks of ``BLOCK_ROWS``.
         Bounds memory; does not change the output.
+    stage_history : bool
+        Also write stage_history.csv (``Opportunity ID``, ``Changed Date``, ``Stage``,
+        ``Expected Close Date``: one row per change) from a stream of its own, and give open
+        deals the stage their history reached. The truth stays the chance given the age alone:
+        a model that reads the stages may rank better than it.
 
     Returns
     -------
@@ -1085,6 +1139,8 @@ def write_synthetic_history(
 
     blocks_per_chunk = max(1, math.ceil(chunk_size / BLOCK_ROWS))
     n_blocks = math.ceil(n_deals / BLOCK_ROWS)
+    history_path = out_dir / "stage_history.csv"
+    history_path.unlink(missing_ok=True)  # appended to chunk by chunk; never a stale one
     id_width = _id_width(n_deals, 7)
     counts = {"open": 0, "won": 0, "lost": 0, "regret_visible": 0}
     with (
@@ -1097,6 +1153,10 @@ def write_synthetic_history(
                 seed, first_block, blocks_per_chunk, n_deals, accounts, seller_skill
             )
             ids = _format_ids("OPP-", deals.deal_number, id_width)
+            if stage_history:  # before the deals: an open deal's stage is its history's
+                _stage_history(deals, ids, seed).to_csv(
+                    history_path, mode="a", header=first_block == 0, **csv_options
+                )
             frame = _deals_frame(deals, ids, accounts, seller_names)
             frame.to_csv(deals_file, header=first_block == 0, **csv_options)
             # The open pipeline as a scheduled CRM export would give it: open deals only.

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from sklearn.pipeline import FeatureUnion
 
-from walkaway.features import deal_age, deal_context, extra, glass_walls, icp_fit, need_fit
+from walkaway.features import (
+    deal_age,
+    deal_context,
+    deal_progress,
+    extra,
+    glass_walls,
+    icp_fit,
+    need_fit,
+)
 from walkaway.signs import Feature
 
 FEATURES: dict[str, Feature] = {
@@ -19,6 +27,7 @@ FEATURES: dict[str, Feature] = {
     **need_fit.FEATURES,
     **deal_context.FEATURES,
     **deal_age.FEATURES,
+    **deal_progress.FEATURES,
 }
 
 
@@ -27,13 +36,16 @@ def build_features(
     extra_features: dict[str, tuple[str, str]] | None = None,
     evidence_counts: bool = False,
     age: bool = True,
+    progress: bool = False,
 ) -> FeatureUnion:
     """The feature pipeline: every row needs an ``as_of`` date; fitting needs labelled deals.
 
     With ``evidence_counts``, the output also holds counts that say how much evidence the
     features rest on (:data:`walkaway.features.icp_fit.EVIDENCE_COUNTS`), for exploring a
     history: they are no model inputs. Without ``age``, the deal's age is left out (the
-    age-blind model the benchmarks compare with).
+    age-blind model the benchmarks compare with). With ``progress``, the deal's stage, days in
+    stage and close-date moves from its ``stage_history`` (an export with a deal-history
+    table).
 
     Examples
     --------
@@ -47,6 +59,7 @@ def build_features(
             ("need_fit", need_fit.NeedFit(catalogue)),
             ("deal_context", deal_context.DealContext()),
             *([("deal_age", deal_age.DealAge())] if age else []),
+            *([("deal_progress", deal_progress.DealProgress())] if progress else []),
             *([("extra", extra.ExtraFeatures(extra_features))] if extra_features else []),
         ],
         verbose_feature_names_out=False,

@@ -4,7 +4,8 @@ how often its expected close date has slipped.
 Exports such as Salesforce's keep a history of each opportunity (OpportunityHistory): one row
 per change, with the day it was made, the stage and the expected close date from then on. A
 mapping declares it as the ``deal_history`` table; reading the export folds each deal's rows
-into its ``stage_history`` column (:func:`stage_history_text`), and this transformer reads
+into its ``stage_history`` column (:func:`walkaway.history.stage_history_text`), and this
+transformer reads
 them *as of* each row's ``as_of`` date: only the changes made on or before that day count, so
 a snapshot of a closed deal never sees its later stages, nor its close.
 
@@ -17,12 +18,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from walkaway.contracts import normalise_category
+from walkaway.history import EVENT_SEPARATOR, FIELD_SEPARATOR
 from walkaway.signs import Feature, plural
 
 DAY = pd.Timedelta(days=1)
-EVENT_SEPARATOR = ";"
-FIELD_SEPARATOR = "|"
 
 
 def _say_expected_close(days: float) -> str:
@@ -48,37 +47,6 @@ FEATURES = {
     "days_to_expected_close": Feature("deal_context", "expected close", _say_expected_close),
     "close_date_moves": Feature("deal_context", "close date moves", _say_moves),
 }
-
-
-def stage_history_text(history: pd.DataFrame) -> pd.Series:
-    """Each deal's changes as one text value, by ``deal_id``: ``day|stage|expected close`` per
-    change, oldest first, separated by ``;`` (the form the deals table carries them in, so that
-    a deal's history travels with it: in batch chunks, on the wire, into a snapshot).
-
-    Examples
-    --------
-    >>> history = pd.DataFrame({"deal_id": ["d1", "d1", "d2"],
-    ...     "changed_date": pd.to_datetime(["2024-02-01", "2024-01-01", "2024-03-01"]),
-    ...     "stage": ["Proposal", "Prospecting", None],
-    ...     "expected_close_date": pd.to_datetime(["2024-04-01", "2024-03-01", None])})
-    >>> stage_history_text(history).to_dict()
-    {'d1': '2024-01-01|prospecting|2024-03-01;2024-02-01|proposal|2024-04-01', 'd2': '2024-03-01||'}
-    """
-    events = history.dropna(subset=["deal_id", "changed_date"])
-    events = events.sort_values(["deal_id", "changed_date"], kind="stable")
-    stage = events["stage"] if "stage" in events else pd.Series(np.nan, events.index)
-    stage = normalise_category(stage).fillna("").astype(str)
-    stage = stage.str.replace(FIELD_SEPARATOR, " ").str.replace(EVENT_SEPARATOR, " ")
-    close = events.get("expected_close_date", pd.Series(pd.NaT, index=events.index))
-    close_text = pd.to_datetime(close).dt.strftime("%Y-%m-%d").fillna("")
-    text = (
-        events["changed_date"].dt.strftime("%Y-%m-%d")
-        + FIELD_SEPARATOR
-        + stage
-        + FIELD_SEPARATOR
-        + close_text
-    )
-    return text.groupby(events["deal_id"].astype(str)).agg(EVENT_SEPARATOR.join)
 
 
 def _events(X: pd.DataFrame) -> pd.DataFrame:
@@ -122,6 +90,9 @@ class DealProgress(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         events = _events(X)
+        if events.empty:  # no change made by any row's day: all unknown
+            empty = pd.DataFrame(np.nan, index=X.index, columns=list(FEATURES))
+            return empty.astype({"stage_now": object})
         rows = events["row"].to_numpy()
         new_row = np.r_[True, rows[1:] != rows[:-1]]
         stage = events["stage"].astype(object).where(events["stage"].notna(), "")
