@@ -8,10 +8,10 @@ default) and once blind to age (``WalkawayModel(age_aware=False)``: the model be
 known to the simulation, not to the export), overall and by age band; the training time and
 peak memory of each are measured in a process of its own. A last section fits one booster on
 the same snapshots with and without weights of one over each deal's number of snapshots, to
-show what such weights do to p_win::
+show what such weights do to p_win; a last one, Maven's export (when ``../shared/data`` has it)
+by age band with bootstrap intervals. `make bench` runs it as its time section::
 
-    .venv/bin/python -m benchmarks.time_aware --deals 20000,100000 --seeds 7 \\
-        --out benchmarks/TIME-AWARE.md
+    .venv/bin/python -m benchmarks.time_aware --deals 20000,100000 --seeds 7
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ MAPPING_MISTAKES = {
     ),
     "unknown_table": (
         mutated(_set(("tables", "invoices"), {"file": "inv.csv"})),
-        "tables.invoices: unknown table (known: deals, accounts, products;",
+        "tables.invoices: unknown table (known: deals, accounts, products, deal_history;",
     ),
     "date_format_without_percent": (
         deals_doc(date_format="dd/mm/yyyy"),
@@ -255,7 +255,7 @@ def test_shipped_mapping_by_name_and_by_path() -> None:
     assert by_name.date_format == "%d/%m/%Y"
     assert by_name.regret_horizon_days == 365
     assert by_name.post_outcome == ("Churn Date", "Regret Flag", "Gross Margin %")
-    assert set(by_name.tables) == {"deals", "accounts", "products"}
+    assert set(by_name.tables) == {"deals", "accounts", "products", "deal_history"}
     deals = by_name.tables["deals"]
     assert deals.file == "deals.csv"
     assert deals.columns["deal_id"] == "Opportunity ID"

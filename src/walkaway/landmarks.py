@@ -9,7 +9,8 @@ rows at 0 and 30 days; one still open at 200 days gives rows at 0, 30, 60, 90 an
 Every snapshot counts the same. Weighting a deal's snapshots by one over their number would
 make each deal count once, but a deal's number of snapshots is its cycle length, which depends
 on its outcome (wins and losses close at different speeds): such weights would tilt every
-landmark towards the quicker outcome, and p_win with it (benchmarks/TIME-AWARE.md measures it).
+landmark towards the quicker outcome, and p_win with it (the time section of benchmarks/RESULTS.md
+measures it).
 What keeps slow deals from dominating training instead is a bound: at most
 :data:`MAX_SNAPSHOTS` rows per deal, creation and a seeded random choice among the later
 landmarks made before knowing which of them the deal lived to (choosing, say, the latest it
