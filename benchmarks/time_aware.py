@@ -158,6 +158,16 @@ def worker(argv: list[str]) -> int:
     return 0
 
 
+def worker_figures(
+    export: Path, what: str, env: dict[str, str]
+) -> tuple[dict[str, object], object]:
+    """Run ``--worker EXPORT WHAT`` in a process of its own: its figures and its measurement
+    (wall time, peak memory)."""
+    args = [sys.executable, "-m", "benchmarks.time_aware", "--worker", str(export), what]
+    measured = measure(f"{what} {export.name}", args, 1, env)
+    return json.loads(measured.output.strip().splitlines()[-1]), measured
+
+
 def run(deals: list[int], seeds: list[int], work: Path) -> list[str]:
     env = version_env(ROOT / "src")
     lines = [
@@ -178,39 +188,14 @@ def run(deals: list[int], seeds: list[int], work: Path) -> list[str]:
     for n in deals:
         for seed in seeds:
             export = synthetic_export(n, seed, work, env)
-            runs = {}
-            for what in ("aware", "blind"):
-                args = [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.time_aware",
-                    "--worker",
-                    str(export),
-                    what,
-                ]
-                measured = measure(f"{what} {n}", args, 1, env)
-                runs[what] = (json.loads(measured.output.strip().splitlines()[-1]), measured)
+            runs = {what: worker_figures(export, what, env) for what in ("aware", "blind")}
             lines += section(n, seed, runs)
             if weights is None:
-                args = [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.time_aware",
-                    "--worker",
-                    str(export),
-                    "weights",
-                ]
-                weights = (
-                    n,
-                    seed,
-                    json.loads(measure("weights", args, 1, env).output.strip().splitlines()[-1]),
-                )
+                weights = (n, seed, worker_figures(export, "weights", env)[0])
     if weights is not None:
         lines += weights_lines(*weights)
     if MAVEN.is_dir():
-        args = [sys.executable, "-m", "benchmarks.time_aware", "--worker", str(MAVEN), "real"]
-        output = measure("maven", args, 1, env).output
-        lines += maven_lines(json.loads(output.strip().splitlines()[-1]))
+        lines += maven_lines(worker_figures(MAVEN, "real", env)[0])
     return lines
 
 

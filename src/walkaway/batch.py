@@ -139,12 +139,7 @@ def load_accounts(path: Path | None, mapping: Mapping) -> tuple[pd.DataFrame | N
     """The accounts table (good rows only) and a note on what was left out."""
     if path is None:
         return None, "no accounts file: ICP firmographics are unknown for every deal"
-    checked = read_checked(path, mapping, "accounts")
-    note = ""
-    if checked.problems:
-        first = checked.problems[0]
-        note = f"{len(checked.rejected_rows)} account rows left out (first: {first})"
-    return checked.frame, note
+    return _good_rows(path, mapping, "accounts", "account")
 
 
 def load_deal_history(folder: Path, mapping: Mapping) -> tuple[pd.DataFrame | None, str]:
@@ -155,11 +150,16 @@ def load_deal_history(folder: Path, mapping: Mapping) -> tuple[pd.DataFrame | No
     path = folder / mapping.tables["deal_history"].file
     if not path.is_file():
         return None, ""
-    checked = read_checked(path, mapping, "deal_history")
+    return _good_rows(path, mapping, "deal_history", "deal-history")
+
+
+def _good_rows(path: Path, mapping: Mapping, table: str, what: str) -> tuple[pd.DataFrame, str]:
+    """A side table's rows that keep the contract, and a note on the rows left out."""
+    checked = read_checked(path, mapping, table)
     note = ""
     if checked.problems:
         first = checked.problems[0]
-        note = f"{len(checked.rejected_rows)} deal-history rows left out (first: {first})"
+        note = f"{len(checked.rejected_rows)} {what} rows left out (first: {first})"
     return checked.frame, note
 
 
