@@ -28,8 +28,9 @@ import pandas as pd
 
 from benchmarks.run import ROOT, code_version, measure, synthetic_export
 from benchmarks.training_time import print_and_write, version_env
+from walkaway.landmarks import AGE_BAND_LABELS
 
-BANDS = ("0-30", "30-90", "over 90")
+BANDS = AGE_BAND_LABELS
 MAVEN = ROOT.parent / "shared" / "data" / "maven-crm-opportunities"
 
 

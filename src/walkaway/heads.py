@@ -238,12 +238,11 @@ def platt(
     """
     margin = np.asarray(margin, dtype=float)
     y = np.asarray(y, dtype=float)
-    groups = np.unique(folds) if folds is not None else np.array([0])
-    if folds is None or len(groups) < 2:
+    if folds is None or len(np.unique(folds)) < 2:
         design = np.column_stack([margin, np.ones(len(margin))])
         slope, intercept = _newton(design, y, iterations)
         return float(slope), float(intercept)
-    dummies = (np.asarray(folds)[:, None] == groups[None, :]).astype(float)
+    dummies = (np.asarray(folds)[:, None] == np.unique(folds)[None, :]).astype(float)
     slope = _newton(np.column_stack([margin, dummies]), y, iterations)[0]
     # The intercept over all rows, the slope held: one parameter, an offset in the design.
     intercept = _newton(np.ones((len(y), 1)), y, iterations, offset=slope * margin)[0]
@@ -295,8 +294,10 @@ class Calibrator:
                 self.flatten()
         return self
 
-    def flatten(self) -> None:
-        """Predict the base rate whatever the margin."""
+    def flatten(self, rate: float | None = None) -> None:
+        """Predict the base rate (``rate``, else the one it was fit on) whatever the margin."""
+        if rate is not None:
+            self.rate_ = float(np.clip(rate, 1e-6, 1 - 1e-6))
         self.flat_ = True
         self.isotonic_ = None
         self.slope_, self.intercept_ = 0.0, float(logit(self.rate_))
@@ -660,8 +661,7 @@ def fit_head(
     if calibrator.flat_ or chosen.log_loss >= base_rate_log_loss(
         y[chosen.rows], fold_of[chosen.rows]
     ):
-        calibrator.rate_ = float(np.clip(rate, 1e-6, 1 - 1e-6))
-        calibrator.flatten()
+        calibrator.flatten(rate)  # the head's whole base rate, not only its judged rows
         note = (
             f"the {name} head cannot beat the base rate out of fold (log loss "
             f"{chosen.log_loss:.4f}): it predicts the base rate {rate:.1%} for every deal"

@@ -25,6 +25,7 @@ import pandas as pd
 LANDMARK_AGES = (0, 30, 60, 90, 180, 365)
 MAX_SNAPSHOTS = 4
 AGE_BANDS = ((0, 30), (30, 90), (90, None))
+AGE_BAND_LABELS = tuple(f"{low}-{high}" if high else f"over {low}" for low, high in AGE_BANDS)
 DAY = pd.Timedelta(days=1)
 
 
@@ -35,9 +36,8 @@ def age_band(days: pd.Series | np.ndarray) -> pd.Series:
     ['0-30', '30-90', '30-90', 'over 90', nan]
     """
     days = pd.Series(np.asarray(days, dtype=float))
-    labels = [f"{low}-{high}" if high else f"over {low}" for low, high in AGE_BANDS]
     edges = [low for low, _ in AGE_BANDS] + [np.inf]
-    return pd.cut(days, edges, right=False, labels=labels).astype(object)
+    return pd.cut(days, edges, right=False, labels=list(AGE_BAND_LABELS)).astype(object)
 
 
 def snapshots(

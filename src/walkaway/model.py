@@ -221,10 +221,7 @@ class WalkawayModel(BaseEstimator):
     def snapshots(self, closed: pd.DataFrame) -> pd.DataFrame:
         """The win head's rows: landmark snapshots of closed deals when the model is
         ``age_aware`` (see :func:`walkaway.landmarks.snapshots`), else each deal at creation."""
-        if self.age_aware:
-            return snapshots(closed)
-        at_creation = closed.assign(deal_row=closed.index, snapshot_age=0)
-        return at_creation.assign(as_of=closed["created_date"]).reset_index(drop=True)
+        return snapshots(closed) if self.age_aware else snapshots(closed, ages=(0,))
 
     def _closed(self, labelled: pd.DataFrame) -> pd.DataFrame:
         """The closed deals to learn from, checked for size and settings."""

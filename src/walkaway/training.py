@@ -42,7 +42,7 @@ from walkaway.evaluation import (
     sign_attribution,
 )
 from walkaway.history import History
-from walkaway.landmarks import AGE_BANDS, LANDMARK_AGES, age_band, snapshots
+from walkaway.landmarks import AGE_BAND_LABELS, LANDMARK_AGES, age_band, snapshots
 from walkaway.leakage import LEAK_AUC
 from walkaway.model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
@@ -75,8 +75,7 @@ class Holdout:
             return pd.DataFrame()
         bands = age_band(self.deals["snapshot_age"]).to_numpy()
         tables = []
-        for low, high in AGE_BANDS:
-            band = f"{low}-{high}" if high else f"over {low}"
+        for band in AGE_BAND_LABELS:
             rows = bands == band
             if rows.sum() < 2:
                 continue
@@ -115,7 +114,7 @@ class TrainingResult:
     export_date: pd.Timestamp | None = None  # the day the labels are as of
     export_date_set: bool = False  # True: the mapping set it; else the latest real event
     censored_wins: int = 0  # wins younger than the regret horizon: no regret label yet
-    holdout_cutoff: pd.Timestamp | None = None  # the day the win holdout's backtest scores on
+    holdout_cutoff: pd.Timestamp | None = None  # the win holdout's first snapshot day
     still_open: int = 0  # deals open on the cut-off or created since, still open at the export
 
     def labels_summary(self) -> str:
@@ -215,18 +214,17 @@ def train_and_evaluate(
         )
 
     cutoff = win_holdout["as_of"].min()
-    win_snapshots = win_holdout
-    win = Holdout(win_snapshots, win_snapshots["won"].to_numpy())
+    win = Holdout(win_holdout, win_holdout["won"].to_numpy())
     win.predictions["walkaway"] = evaluated.predict_probabilities(
-        win_snapshots, win_snapshots["as_of"]
+        win_holdout, win_holdout["as_of"]
     )["p_win"].to_numpy()
     learned = evaluated.snapshots(train)  # the rows the win head learned from
     X_learned = evaluated.encoded_features(learned, learned["as_of"])
     baseline = logistic_baseline(X_learned, learned["won"].to_numpy())
     win.predictions["logistic"] = predict_baseline(
-        baseline, evaluated.encoded_features(win_snapshots, win_snapshots["as_of"])
+        baseline, evaluated.encoded_features(win_holdout, win_holdout["as_of"])
     )
-    win.predictions["base_rate"] = np.full(len(win_snapshots), learned["won"].mean())
+    win.predictions["base_rate"] = np.full(len(win_holdout), learned["won"].mean())
     X_train = evaluated.encoded_features(train)
     still_open = 0
     if pd.notna(cutoff):
@@ -347,8 +345,8 @@ def split_holdouts(
     """
     if closed["closed_date"].isna().all():
         _, held = newest_split(closed["closed_date"], holdout_share, closed["won"].to_numpy())
-        at_creation = closed[held].assign(deal_row=closed.index[held], snapshot_age=np.nan)
-        win_holdout = at_creation.assign(as_of=at_creation["created_date"]).reset_index(drop=True)
+        # Each deal at creation, its age unknown (no dates): no age band.
+        win_holdout = snapshots(closed[held], ages=(0,)).assign(snapshot_age=np.nan)
         train = closed[~held].copy()
     else:
         rows = snapshots(closed, max_snapshots=len(LANDMARK_AGES))
