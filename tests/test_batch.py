@@ -363,3 +363,68 @@ def test_the_deal_history_beside_the_pipeline_travels_with_each_deal(
     frame = pd.concat(seen)
     assert frame["stage_history"].notna().all()
     assert model.featurise(frame, pd.Timestamp("2025-03-04"))["stage_now"].notna().all()
+
+
+def test_a_semicolon_decimal_comma_pipeline_scores_as_the_original(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
+) -> None:
+    frame = pipeline(synthetic_dir)
+    original = score(
+        write_csv(frame, tmp_path / "a.csv"),
+        tmp_path / "a-out.csv",
+        champion_models_dir,
+        "--mapping",
+        "synthetic-crm",
+    )
+    european = frame.copy()
+    amounts = pd.to_numeric(european["Amount"]) + 0.25  # cents show the decimal mark
+    european["Amount"] = [
+        f"{a:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") for a in amounts
+    ]
+    frame["Amount"] = amounts.map(lambda a: f"{a:.2f}")
+    write_csv(frame, tmp_path / "a.csv")
+    assert (
+        score(
+            tmp_path / "a.csv",
+            tmp_path / "a-out.csv",
+            champion_models_dir,
+            "--mapping",
+            "synthetic-crm",
+        )
+        == original
+        == 0
+    )
+    (tmp_path / "b.csv").write_text(european.to_csv(index=False, sep=";"), encoding="utf-8")
+    assert (
+        score(
+            tmp_path / "b.csv",
+            tmp_path / "b-out.csv",
+            champion_models_dir,
+            "--mapping",
+            "synthetic-crm",
+        )
+        == 0
+    )
+    a = pd.read_csv(tmp_path / "a-out.csv").drop(columns="scored_at")
+    b = pd.read_csv(tmp_path / "b-out.csv").drop(columns="scored_at")
+    pd.testing.assert_frame_equal(a, b)
+    rejected_a = pd.read_csv(tmp_path / "a-out.csv.rejects.csv")
+    rejected_b = pd.read_csv(tmp_path / "b-out.csv.rejects.csv")
+    assert rejected_a["row"].tolist() == rejected_b["row"].tolist()
+    assert len(a) + len(rejected_a) == len(frame)
+
+
+def test_us_dates_under_the_day_first_mapping_stop_the_run_in_one_line(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    frame = pipeline(synthetic_dir)
+    day = pd.to_datetime(frame["Created Date"], format="%d/%m/%Y")
+    frame["Created Date"] = day.dt.strftime("%m/%d/%Y")
+    deals = write_csv(frame, tmp_path / "pipeline.csv")
+    assert (
+        score(deals, tmp_path / "out.csv", champion_models_dir, "--mapping", "synthetic-crm") == 1
+    )
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and "\n" not in err
+    assert "'Created Date'" in err and "set date_format: '%m/%d/%Y'" in err
+    assert not (tmp_path / "out.csv").exists()

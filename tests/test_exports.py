@@ -304,3 +304,47 @@ def test_the_salesforce_example_folds_its_opportunity_history_into_each_deal(
     assert any(
         "OpportunityHistory.csv: 1 of" in note and "006Dn9999999999AAA" in note for note in notes
     )
+
+
+# --------------------------------------------------------------------------- date formats
+
+US_DEALS = (
+    "deal_id,created_date,closed_date,amount,outcome\n"
+    "D1,01/05/2024,03/01/2024,1000,won\n"
+    "D2,02/01/2024,04/25/2024,2000,lost\n"
+    "D3,05/01/2024,05/20/2024,1500,won\n"
+    "D4,05/13/2024,,1500,open\n"
+)
+
+
+def test_us_dates_under_a_day_first_mapping_are_refused_not_half_swapped(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(US_DEALS, encoding="utf-8")
+    (tmp_path / "mapping.yaml").write_text(
+        'name: us\ndate_format: "%d/%m/%Y"\ntables: {deals: {file: deals.csv, columns: '
+        "{deal_id: deal_id, created_date: created_date, closed_date: closed_date, "
+        "amount: amount, outcome: outcome}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContractError) as error:
+        load_history(tmp_path)
+    message = str(error.value)
+    assert "deals.csv" in message and "'created_date'" in message
+    assert "every one parses as %m/%d/%Y" in message
+    assert "set date_format: '%m/%d/%Y'" in message
+
+
+def test_month_first_dates_are_inferred_when_the_mapping_gives_no_format(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(US_DEALS, encoding="utf-8")
+    deals = load_history(tmp_path).deals.set_index("deal_id")
+    assert deals.loc["D2", "closed_date"] == pd.Timestamp("2024-04-25")
+    assert deals.loc["D1", "created_date"] == pd.Timestamp("2024-01-05")
+
+
+def test_ambiguous_dates_are_read_day_first_and_the_notes_say_so(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,created_date,closed_date,amount,outcome\nD1,01/05/2024,03/06/2024,1,won\n",
+        encoding="utf-8",
+    )
+    history = load_history(tmp_path)
+    assert history.deals["closed_date"].iloc[0] == pd.Timestamp("2024-06-03")
+    assert any("month first" in note for note in history.notes)

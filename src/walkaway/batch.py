@@ -20,12 +20,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from walkaway.contracts import Problem, check_table
+from walkaway.contracts import ContractError, Problem, check_table
 from walkaway.exports import (
     PARQUET_SUFFIXES,
     iter_table,
     load_related,
     read_checked,
+    read_dialect,
     resolve_mapping,
 )
 from walkaway.history import join_accounts, join_related, join_stage_history
@@ -49,6 +50,7 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     digest: PipelineDigest = field(default_factory=PipelineDigest.empty)
     accounts_note: str = ""
+    notes: list[str] = field(default_factory=list)  # how the file was read (delimiter, ...)
 
     @property
     def accounted_for(self) -> bool:
@@ -202,14 +204,19 @@ def score_file(
     output = _TableWriter(out, columns)
     rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
     first_row: dict[str, int] = {}
+    dialect = read_dialect(deals, chosen)
+    result.notes += dialect.notes
+    reading = _Reading(chosen.date_format, chosen.date_format is not None, dialect.decimal)
     try:
         clock = time.perf_counter()
-        for raw in iter_table(deals, chunk_size):
+        for raw in iter_table(deals, chunk_size, dialect):
             result.timings["reading"] += time.perf_counter() - clock
             result.read += len(raw)
 
             clock = time.perf_counter()
-            good, problems = _check_chunk(raw, chosen, deals.name, first_row)
+            good, problems = _check_chunk(raw, chosen, deals.name, first_row, reading)
+            result.notes += reading.notes
+            reading.notes = []
             result.timings["validating"] += time.perf_counter() - clock
             if problems:
                 rejects.write(_reject_rows(raw, problems, chosen))
@@ -249,15 +256,51 @@ def score_file(
     return result
 
 
+@dataclass
+class _Reading:
+    """How the chunks of one file are read: decided once, on the first chunk, so that every
+    chunk reads dates the same way."""
+
+    date_format: str | None
+    decided: bool
+    decimal: str
+    notes: list[str] = field(default_factory=list)
+
+
 def _check_chunk(
-    raw: pd.DataFrame, mapping: Mapping, file: str, first_row: dict[str, int]
+    raw: pd.DataFrame,
+    mapping: Mapping,
+    file: str,
+    first_row: dict[str, int],
+    reading: _Reading,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Typed open deals of one chunk, and the problems of the rows left out."""
+    """Typed open deals of one chunk, and the problems of the rows left out.
+
+    Raises
+    ------
+    ContractError
+        A problem of the whole file (a date column the mapping's format misreads).
+    """
     canonical = apply_mapping(raw, mapping, "deals", file)
     names = mapping.source_names("deals")
     checked = check_table(
-        canonical, "deals", file, names, mapping.date_format, unique=False, dated=mapping.dated
+        canonical,
+        "deals",
+        file,
+        names,
+        reading.date_format,
+        unique=False,
+        dated=mapping.dated,
+        decimal=reading.decimal,
     )
+    whole_file = [p for p in checked.problems if p.row is None]
+    if whole_file:
+        raise ContractError(whole_file)
+    if not reading.decided:
+        # ISO 8601 is spelled out so that later chunks do not infer again.
+        reading.date_format = checked.date_format or "ISO8601"
+        reading.decided = True
+        reading.notes += checked.notes
     good, problems = checked.frame, list(checked.problems)
 
     closed = good["outcome"].isin(["won", "lost"])

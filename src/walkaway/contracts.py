@@ -12,6 +12,7 @@ good rows and sends the others to a rejects file. Both use :func:`check_table`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -146,6 +147,8 @@ class CheckedTable:
 
     frame: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    date_format: str | None = None  # the one used: the mapping's, else inferred from the values
+    notes: list[str] = field(default_factory=list)  # what was decided without being told
 
     @property
     def rejected_rows(self) -> list[int]:
@@ -197,12 +200,129 @@ def parse_capabilities(text: object) -> frozenset[str]:
     return frozenset(" ".join(p.split()).lower() for p in parts if p.strip())
 
 
+def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
+    """Read numbers as people type them, with ``decimal`` as the decimal mark.
+
+    Currency signs and spaces are dropped; the other mark is a thousands separator only where
+    it groups digits in threes. Anything else is NaN, so ``1.234,56`` under a decimal point is
+    rejected instead of becoming 1.23456.
+
+    Examples
+    --------
+    >>> parse_numbers(pd.Series(["1,234.5", "$ 1 200", "12.5", "1.234,56", "1,5", "-3e2"])).tolist()
+    [1234.5, 1200.0, 12.5, nan, nan, -300.0]
+    >>> parse_numbers(pd.Series(["1.234,56", "12,5", "1.500", "1,234.5"]), decimal=",").tolist()
+    [1234.56, 12.5, 1500.0, nan]
+    """
+    group = "," if decimal == "." else "."
+    compact = text.astype("string").str.replace(r"[$€£\s\u00a0\u202f']", "", regex=True)
+    grouped = compact.str.fullmatch(
+        rf"[+-]?\d{{1,3}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?"
+    ).fillna(False)
+    ungrouped = ~compact.str.contains(group, regex=False).fillna(False)
+    usable = (grouped | ungrouped).astype(bool)
+    plain = compact.str.replace(group, "", regex=False).str.replace(decimal, ".", regex=False)
+    parsed = pd.to_numeric(plain.where(usable), errors="coerce")
+    return pd.Series(parsed, index=text.index, dtype=float)
+
+
+# strptime formats tried on date columns whose mapping gives no format, most common first. Pairs
+# that read the same text differently (dd/mm vs mm/dd) are told apart by the values, else the
+# first one wins and the notes say so. None is ISO 8601 (with or without a time and zone).
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+)
+WRONG_FORMAT_SHARE = 0.05  # of a date column's filled values that the mapping's format rejects
+
+
+def parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
+    """Dates in ``date_format`` (ISO 8601 when None); NaT where a value does not parse.
+
+    Timestamps with a zone (Salesforce's 2024-01-15T10:22:31.000Z) become UTC wall time.
+    """
+    fmt = date_format or "ISO8601"
+    return pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
+
+
+def _filled_text(values: pd.Series) -> pd.Series:
+    text = values.dropna().astype("string").str.strip()
+    return text[text != ""]
+
+
+def infer_date_format(columns: list[pd.Series]) -> tuple[str | None, str]:
+    """The date format that reads every value of ``columns`` (text), and a note when the
+    choice is not certain: ISO 8601 (None) first, then :data:`DATE_FORMATS` in order.
+
+    Examples
+    --------
+    >>> infer_date_format([pd.Series(["2024-03-01", "2024-03-20T10:00:00Z"])])
+    (None, '')
+    >>> infer_date_format([pd.Series(["03/25/2024", "04/01/2024"])])
+    ('%m/%d/%Y', '')
+    >>> infer_date_format([pd.Series(["03/05/2024"])])[0]
+    '%d/%m/%Y'
+    """
+    filled = [_filled_text(c) for c in columns]
+    filled = [c for c in filled if len(c)]
+    if not filled:
+        return None, ""
+    counts: dict[str | None, int] = {}
+    for fmt in (None, *DATE_FORMATS):
+        counts[fmt] = sum(int(parse_dates(c, fmt).notna().sum()) for c in filled)
+    total = sum(len(c) for c in filled)
+    complete = [fmt for fmt, n in counts.items() if n == total]
+    if not complete:
+        best = max(counts, key=lambda f: counts[f])  # the first of the best, in order
+        shown = best or "ISO 8601"
+        return best, f"dates read as {shown}, the format that reads most of them"
+    chosen = complete[0]
+    swapped = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y", "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M"}
+    if chosen in swapped and swapped[chosen] in complete:
+        return chosen, (
+            f"dates read day first ({chosen}): no day is above 12, so month first "
+            f"({swapped[chosen]}) would read them too; set date_format in the mapping if so"
+        )
+    return chosen, ""
+
+
+def wrong_date_format(values: pd.Series, date_format: str | None) -> str | None:
+    """Another format that reads every value of a date column that ``date_format`` rejects in
+    part (at least :data:`WRONG_FORMAT_SHARE`), or None.
+
+    Half-rejected US dates under ``%d/%m/%Y`` mean the other half were read with day and
+    month swapped: the column must be refused, not half scored.
+
+    >>> wrong_date_format(pd.Series(["01/02/2024", "12/25/2024"]), "%d/%m/%Y")
+    '%m/%d/%Y'
+    """
+    filled = _filled_text(values)
+    if filled.empty:
+        return None
+    rejected = int(parse_dates(filled, date_format).isna().sum())
+    if rejected == 0 or rejected < WRONG_FORMAT_SHARE * len(filled):
+        return None
+    for fmt in (None, *DATE_FORMATS):
+        if fmt != date_format and parse_dates(filled, fmt).notna().all():
+            return fmt or "ISO 8601"
+    return None
+
+
 def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
 def _parse_column(
-    values: pd.Series, spec: ColumnSpec, date_format: str | None
+    values: pd.Series, spec: ColumnSpec, date_format: str | None, decimal: str = "."
 ) -> tuple[pd.Series, pd.Series, str]:
     """Parse one text column into its kind. Returns the values, a mask of unparseable cells
     and the rule those cells broke."""
@@ -221,13 +341,14 @@ def _parse_column(
     blank = _blank(values)
     text = values.astype("string").str.strip()
     if spec.kind == "number":
-        cleaned = text.str.replace(r"[,\s$€£]", "", regex=True)
-        parsed = pd.to_numeric(cleaned, errors="coerce").astype(float)
-        return parsed, parsed.isna() & ~blank, "not a number"
+        parsed = parse_numbers(text, decimal)
+        bad = parsed.isna() & ~blank
+        other = "," if decimal == "." else "."
+        looks_other = text[bad].str.contains(rf"\d{re.escape(other)}\d", regex=True).any()
+        hint = f" (decimal mark is '{decimal}'; set decimal: '{other}' in the mapping if the file uses '{other}')"
+        return parsed, bad, "not a number" + (hint if looks_other else "")
     if spec.kind == "date":
-        fmt = date_format or "ISO8601"
-        # Timestamps with a zone (Salesforce's 2024-01-15T10:22:31.000Z) become UTC wall time.
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
+        parsed = parse_dates(text, date_format)
         shown = "yyyy-mm-dd" if date_format is None else date_format
         return parsed, parsed.isna() & ~blank, f"unparseable date (expected {shown})"
     if spec.kind == "bool":
@@ -266,6 +387,7 @@ def check_table(
     date_format: str | None = None,
     unique: bool = True,
     dated: bool = True,
+    decimal: str = ".",
 ) -> CheckedTable:
     """Parse a table of canonical columns (as text) into types and check the contract.
 
@@ -280,12 +402,15 @@ def check_table(
     source_names
         Canonical name -> the export's own column name, for messages.
     date_format
-        strptime format of the export's dates; ISO 8601 when None.
+        strptime format of the export's dates; when None, ISO 8601 or the format of
+        :data:`DATE_FORMATS` that reads the values (:func:`infer_date_format`).
     unique
         Check that the table's key is unique (the batch job tracks repeats across chunks).
     dated
         False for an export without dates (its mapping says ``dates: none``): then the date
         columns are not required.
+    decimal
+        The decimal mark of the export's numbers ('.' or ',').
 
     Returns
     -------
@@ -318,6 +443,34 @@ def check_table(
         return CheckedTable(raw, [Problem(file, None, None, "no rows: the table is empty")])
 
     problems: list[Problem] = []
+    notes: list[str] = []
+    date_columns = [
+        c
+        for c in raw.columns
+        if c in specs
+        and specs[c].kind == "date"
+        and not pd.api.types.is_datetime64_any_dtype(raw[c])
+    ]
+    if date_format is None:
+        date_format, note = infer_date_format([raw[c] for c in date_columns])
+        notes += [f"{file}: {note}"] if note else []
+    for name in date_columns:
+        other = wrong_date_format(raw[name], date_format)
+        if other is not None:
+            fix = (
+                "remove date_format from the mapping"
+                if other == "ISO 8601"
+                else f"set date_format: '{other}' in the mapping"
+            )
+            rejected = int(_parse_column(raw[name], specs[name], date_format)[1].sum())
+            rule = (
+                f"{rejected:,} of its dates do not parse as {date_format or 'ISO 8601'} but "
+                f"every one parses as {other}, so the rest would be misread (day and month "
+                f"swapped); {fix}"
+            )
+            problems.append(Problem(file, None, names.get(name, name), rule))
+    if problems:
+        return CheckedTable(raw.iloc[0:0], problems, date_format, notes)
     blank = raw.isna() | raw.astype("string").apply(lambda c: c.str.strip() == "").fillna(False)
     problems += [Problem(file, int(row), None, "empty row") for row in raw.index[blank.all(axis=1)]]
     for name in raw.columns:
@@ -332,7 +485,7 @@ def check_table(
         if name.startswith(EXTRA_PREFIX):  # a mapping's extra feature: kept as written
             typed[name] = raw[name].astype(object).where(~_blank(raw[name]), np.nan)
             continue
-        parsed, bad, rule = _parse_column(raw[name], specs[name], date_format)
+        parsed, bad, rule = _parse_column(raw[name], specs[name], date_format, decimal)
         typed[name] = parsed
         for row, value in raw.loc[bad, name].items():
             problems.append(Problem(file, int(row), names.get(name, name), rule, str(value)))
@@ -347,7 +500,7 @@ def check_table(
         problems.extend(_closed_date_problems(typed, file, names))
     problems = _first_per_cell(problems)
     bad_rows = {p.row for p in problems}
-    return CheckedTable(typed.loc[~typed.index.isin(bad_rows)], problems)
+    return CheckedTable(typed.loc[~typed.index.isin(bad_rows)], problems, date_format, notes)
 
 
 def _problems_from_pandera(cases: pd.DataFrame, file: str, names: dict[str, str]) -> list[Problem]:

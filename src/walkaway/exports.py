@@ -7,7 +7,6 @@ row, the column and the rule: a user never sees a traceback for bad input.
 
 from __future__ import annotations
 
-import codecs
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from walkaway.contracts import CheckedTable, ContractError, Problem, check_table, extra_column
+from walkaway.csv_dialect import CsvDialect, sniff_dialect
 from walkaway.history import History, join_related, join_stage_history
 from walkaway.mapping import Mapping, RelatedTable, apply_mapping, detect_mapping, load_mapping
 
@@ -25,22 +25,39 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 FIRST_DATA_ROW_CSV = 2  # spreadsheet numbering: the header is row 1
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_dialect(path: Path, mapping: Mapping | None = None) -> CsvDialect:
+    """How to read ``path``: the mapping's delimiter and decimal mark where it gives them, the
+    rest detected from the file (Parquet is typed: the defaults)."""
+    if path.suffix.lower() in PARQUET_SUFFIXES or not path.is_file():
+        return CsvDialect()
+    if path.stat().st_size == 0:
+        return CsvDialect()
+    return sniff_dialect(
+        path,
+        delimiter=mapping.delimiter if mapping else None,
+        decimal=mapping.decimal if mapping else None,
+    )
+
+
+def read_table(path: Path, dialect: CsvDialect | None = None) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) or Parquet file as text columns.
 
     The index holds each record's row number as a spreadsheet shows it (header = row 1) for
     CSV, and the record number from 1 for Parquet, so messages can point at it. Blank lines
     are not deals: they are dropped (the numbering still counts them).
     """
-    frame = pd.concat(list(iter_table(path)))
+    frame = pd.concat(list(iter_table(path, dialect=dialect)))
     return frame.dropna(how="all")
 
 
-def iter_table(path: Path, chunk_size: int | None = None) -> Iterator[pd.DataFrame]:
+def iter_table(
+    path: Path, chunk_size: int | None = None, dialect: CsvDialect | None = None
+) -> Iterator[pd.DataFrame]:
     """Stream a CSV or Parquet file in chunks of ``chunk_size`` rows (whole when None).
 
     Each chunk is indexed by source row number (see :func:`read_table`); CSV values are text,
-    and blank lines come through as empty rows, so that every line is accounted for.
+    and blank lines come through as empty rows, so that every line is accounted for. The CSV
+    dialect is detected when not given (:func:`read_dialect`).
     """
     name = path.name
     if not path.exists():
@@ -52,7 +69,7 @@ def iter_table(path: Path, chunk_size: int | None = None) -> Iterator[pd.DataFra
     if path.suffix.lower() in PARQUET_SUFFIXES:
         yield from _iter_parquet(path, chunk_size)
     else:
-        yield from _iter_csv(path, chunk_size)
+        yield from _iter_csv(path, chunk_size, dialect or read_dialect(path))
 
 
 def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
@@ -72,31 +89,27 @@ def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
         raise ContractError([Problem(path.name, None, None, rule)]) from None
 
 
-def _iter_csv(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
+def _iter_csv(path: Path, chunk_size: int | None, dialect: CsvDialect) -> Iterator[pd.DataFrame]:
     compression = "gzip" if path.suffix.lower() == ".gz" else None
     try:
         with (gzip.open if compression else open)(path, "rb") as handle:
-            start = handle.read(1 << 20)
+            start = handle.read(4096)
     except (OSError, EOFError) as error:
         rule = f"not a readable file ({type(error).__name__})"
         raise ContractError([Problem(path.name, None, None, rule)]) from None
-    if b"\x00" in start[:4096]:
+    if b"\x00" in start:
         rule = "not a CSV text file (binary content: an Excel or Parquet file saved as .csv?)"
         raise ContractError([Problem(path.name, None, None, rule)])
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError:
-        encoding = "latin-1"  # Excel's exports on Windows: every byte is a character
-    try:
         reader = pd.read_csv(
             path,
+            sep=dialect.delimiter,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
             compression=compression,
-            encoding=encoding,
+            encoding=dialect.encoding,
             chunksize=chunk_size,
         )
         first = FIRST_DATA_ROW_CSV
@@ -129,10 +142,12 @@ def count_rows(path: Path) -> int | None:
 
 def header(path: Path) -> list[str]:
     """The column names of a file, read cheaply (for choosing a mapping)."""
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        return list(pq.read_schema(path).names)
     try:
-        return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            return list(pq.read_schema(path).names)
+        dialect = read_dialect(path)
+        frame = pd.read_csv(path, nrows=0, sep=dialect.delimiter, encoding=dialect.encoding)
+        return [str(c).strip() for c in frame.columns]
     except Exception:  # unreadable files get their full message from read_table
         return []
 
@@ -188,14 +203,17 @@ def read_checked(
 ) -> CheckedTable:
     """Read one table of an export, map it and check it against the contract. For deals of a
     mapping with ``duplicates: drop``, repeated rows are dropped first and ``notes`` says so."""
-    raw = read_table(path)
+    dialect = read_dialect(path, mapping)
+    raw = read_table(path, dialect)
+    if notes is not None:
+        notes.extend(dialect.notes)
     if table == "deals" and mapping.drop_duplicates:
         id_column = mapping.tables["deals"].columns.get("deal_id", "deal_id")
         raw, dropped = drop_repeats(raw, id_column, path.name)
         if notes is not None:
             notes.extend(dropped)
     canonical = apply_mapping(raw, mapping, table, path.name)
-    return check_table(
+    checked = check_table(
         canonical,
         table,
         path.name,
@@ -203,7 +221,11 @@ def read_checked(
         mapping.date_format,
         unique=table != "deal_history",  # one row per change: a deal repeats
         dated=mapping.dated,
+        decimal=dialect.decimal,
     )
+    if notes is not None:
+        notes.extend(checked.notes)
+    return checked
 
 
 def load_related(folder: Path, mapping: Mapping) -> dict[str, tuple[RelatedTable, pd.DataFrame]]:
@@ -217,7 +239,7 @@ def load_related(folder: Path, mapping: Mapping) -> dict[str, tuple[RelatedTable
     tables = {}
     for name, table in mapping.related.items():
         path = folder / table.file
-        raw = read_table(path)
+        raw = read_table(path, read_dialect(path, mapping))
         missing = [c for c in [table.key, *table.features] if c not in raw.columns]
         if missing:
             shown = ", ".join(f"'{c}'" for c in missing)

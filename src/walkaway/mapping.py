@@ -5,7 +5,9 @@ canonical column, value maps (``Closed Won -> won``), the export's date format, 
 that are only known after the outcome (labels, never features) and the regret horizon::
 
     name: my-crm
-    date_format: "%d/%m/%Y"          # strptime format; ISO 8601 when omitted
+    date_format: "%d/%m/%Y"          # strptime format; inferred from the values when omitted
+    delimiter: ";"                   # of the CSV files; detected when omitted
+    decimal: ","                     # decimal mark of the numbers; detected when omitted
     export_date: 2025-12-31          # when the export was taken (default: its latest real event)
     post_outcome: [Gross Margin %]   # export columns known only after the deal closed
     regret: {horizon_days: 365}
@@ -35,6 +37,7 @@ import pandas as pd
 import yaml
 
 from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_column
+from walkaway.csv_dialect import DECIMALS, DELIMITERS
 from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
 
@@ -81,6 +84,8 @@ class Mapping:
     dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
     drop_duplicates: bool = False  # True: repeated deal rows are dropped and reported, not errors
     export_date: pd.Timestamp | None = None  # set by hand; else the latest real event
+    delimiter: str | None = None  # of the CSV files; detected when None
+    decimal: str | None = None  # the numbers' decimal mark; detected when None
 
     def source_names(self, table: str) -> dict[str, str]:
         """Canonical column -> export column of one table, for messages."""
@@ -164,6 +169,8 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         "description",
         "date_format",
         "dates",
+        "decimal",
+        "delimiter",
         "duplicates",
         "export_date",
         "post_outcome",
@@ -184,6 +191,15 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     if date_format is not None and not _valid_date_format(date_format):
         raise fail(f"date_format {date_format!r} is not a strptime format such as '%d/%m/%Y'")
     export_date = _parse_export_date(document.get("export_date"), fail)
+    delimiter = document.get("delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        shown = ", ".join(repr(d) for d in DELIMITERS)
+        raise fail(
+            f"delimiter must be one of {shown} (or left out to detect it), not {delimiter!r}"
+        )
+    decimal = document.get("decimal")
+    if decimal is not None and decimal not in DECIMALS:
+        raise fail(f"decimal must be '.' or ',' (or left out to detect it), not {decimal!r}")
     raw_tables = document.get("tables")
     if not isinstance(raw_tables, dict) or "deals" not in raw_tables:
         raise fail("tables.deals is required")
@@ -247,6 +263,8 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         regret_rule=rule,
         dated=dates == "present",
         export_date=export_date,
+        delimiter=delimiter,
+        decimal=decimal,
     )
 
 

@@ -34,28 +34,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from walkaway.contracts import FALSE_WORDS, TABLE_COLUMNS, TRUE_WORDS, ContractError
+from walkaway.contracts import (
+    DATE_FORMATS,
+    FALSE_WORDS,
+    TABLE_COLUMNS,
+    TRUE_WORDS,
+    ContractError,
+)
 from walkaway.exports import iter_table
 from walkaway.mapping import parse_mapping
 
 __all__ = ["DATE_FORMATS", "MappingDraft", "draft_mapping"]
 
-# strptime formats tried on every column that looks like dates, most common first. Pairs that
-# read the same text differently (dd/mm vs mm/dd) are told apart by the values, else by the
-# order of the close after the creation, else by this order.
-DATE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%Y/%m/%d",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M",
-)
 NEARLY_UNIQUE = 0.98  # share of distinct values among filled cells for a deal id
 MOSTLY = 0.95  # share of filled cells that must parse for a numeric or date column
 MOSTLY_YES_NO = 0.9  # share of filled cells that must be yes/no words for a yes/no column

@@ -29,8 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from walkaway.contracts import DEAL_COLUMNS, ContractError, Problem, check_table, normalise_category
-from walkaway.exports import read_table, resolve_mapping
+from walkaway.contracts import (
+    DEAL_COLUMNS,
+    ContractError,
+    Problem,
+    check_table,
+    infer_date_format,
+    normalise_category,
+)
+from walkaway.exports import read_dialect, read_table, resolve_mapping
 from walkaway.leakage import LEAK_AUC, SUSPECT_AUC, folded_auc, numbers_auc, out_of_fold_auc, pooled
 from walkaway.mapping import Mapping, apply_mapping
 from walkaway.model import MIN_LOST, MIN_WON
@@ -154,20 +161,26 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
     chosen = resolve_mapping(history, mapping)
     deals_path = history if history.is_file() else history / chosen.tables["deals"].file
     file = deals_path.name
-    raw = read_table(deals_path)
+    dialect = read_dialect(deals_path, chosen)
+    raw = read_table(deals_path, dialect)
     canonical = apply_mapping(raw, chosen, "deals", file)
     dated = getattr(chosen, "dated", True)  # a mapping may declare an export without dates
     undated = {"created_date", "closed_date"} - set(canonical.columns) if not dated else set()
     _require_columns(canonical, undated, file, hint_dates=hasattr(chosen, "dated"))
 
     stand_in_names = {name: f"(no {name})" for name in undated}
+    date_format = chosen.date_format
+    if date_format is None:  # the stand-ins must be read the way the real dates are
+        dates = [canonical[c] for c in ("created_date", "closed_date") if c in canonical]
+        date_format = infer_date_format(dates)[0]
     checked = check_table(
-        _with_stand_ins(canonical, sorted(undated), chosen.date_format),
+        _with_stand_ins(canonical, sorted(undated), date_format),
         "deals",
         file,
         chosen.source_names("deals") | stand_in_names,
         chosen.date_format,
         unique=False,
+        decimal=dialect.decimal,
     )
     # Stand-ins only break rules on rows that already break one: drop what they say.
     problems = [p for p in checked.problems if p.column not in stand_in_names.values()]
@@ -203,7 +216,11 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
         notes=[],
     )
     absent = {c: e for c, e in deals_mapping.columns.items() if e not in raw.columns}
-    report.notes = _notes(report, undated, absent, duplicates.conflicting_ids)
+    report.notes = [
+        *dialect.notes,
+        *checked.notes,
+        *_notes(report, undated, absent, duplicates.conflicting_ids),
+    ]
     return report
 
 
