@@ -50,7 +50,9 @@ def test_a_european_export_reads_with_decimal_commas_and_says_so(tmp_path: Path)
 
 
 def test_a_decimal_comma_value_is_never_read_as_a_smaller_number() -> None:
-    raw = pd.DataFrame({"product": ["A", "B"], "list_price": ["1.234,56", "1,234.56"]}, index=[2, 3])
+    raw = pd.DataFrame(
+        {"product": ["A", "B"], "list_price": ["1.234,56", "1,234.56"]}, index=[2, 3]
+    )
     checked = check_table(raw, "products", "products.csv")  # decimal point
     assert checked.frame["list_price"].tolist() == [1234.56]
     (problem,) = checked.problems
