@@ -106,7 +106,7 @@ MAPPING_MISTAKES = {
     ),
     "unknown_top_level_key": (
         deals_doc(colour="blue", horizon=3),
-        "unknown key(s) colour, horizon",
+        "unknown keys 'colour', 'horizon' (known: name, description, ",
     ),
     "no_deals_table": (
         {"tables": {"accounts": {"columns": {"account_id": "Id"}}}},
@@ -115,11 +115,11 @@ MAPPING_MISTAKES = {
     "not_a_mapping": (["tables", "deals"], "a mapping is a YAML mapping with a 'tables' key"),
     "columns_not_a_mapping": (
         mutated(_set(("tables", "deals", "columns"), ["deal_id", "amount"])),
-        "tables.deals.columns must map canonical names to export columns",
+        "tables.deals.columns must be a mapping of canonical names to export columns",
     ),
     "export_column_not_text": (
         mutated(_set(("tables", "deals", "columns", "amount"), 7)),
-        "tables.deals.columns.amount: give the export's column name",
+        "tables.deals.columns.amount must be the export's column name, not 7",
     ),
 }
 
@@ -402,7 +402,7 @@ def test_related_tables_join_on_a_mapped_deals_column() -> None:
     ):
         parse_mapping(document)
     document["tables"]["teams"]["join"] = {"key": "agent"}
-    with pytest.raises(ContractError, match="join needs key .* and deals_column"):
+    with pytest.raises(ContractError, match="tables.teams.join.deals_column is required"):
         parse_mapping(document)
 
 
@@ -427,7 +427,56 @@ def test_a_related_file_without_its_key_is_named(tmp_path: Path) -> None:
 
 def test_regret_rule_mistakes_are_named() -> None:
     base = {"tables": {"deals": {"columns": {"deal_id": "Id"}}}}
-    with pytest.raises(ContractError, match=r"regret: unknown key\(s\) churn_days"):
+    with pytest.raises(ContractError, match=r"unknown key 'churn_days' in regret \(known: "):
         parse_mapping({**base, "regret": {"churn_days": 90}})
     with pytest.raises(ContractError, match="regret.margin_below must be a number"):
         parse_mapping({**base, "regret": {"margin_below": "low"}})
+
+
+# Every level refuses what it does not know (pydantic models): a typo is never ignored.
+TYPOS = {
+    "valuse_in_deals": (
+        mutated(_set(("tables", "deals", "valuse"), {"outcome": {"Won": "won"}})),
+        "unknown key 'valuse' in tables.deals (known: file, columns, values, features)",
+    ),
+    "colums_in_accounts": (
+        mutated(_set(("tables", "accounts"), {"colums": {"account_id": "Id"}})),
+        "unknown key 'colums' in tables.accounts (known: file, columns, values, features)",
+    ),
+    "keys_in_a_join": (
+        {
+            "tables": {
+                "deals": {"columns": {"deal_id": "Id", "owner": "Agent"}},
+                "teams": {
+                    "join": {"key": "a", "deals_column": "owner", "how": "left"},
+                    "features": {"office": "deal_context"},
+                },
+            }
+        },
+        "unknown key 'how' in tables.teams.join (known: key, deals_column)",
+    ),
+    "a_word_for_a_boolean": (
+        deals_doc(regret={"churn": "yes"}),
+        "regret.churn must be true or false, not 'yes'",
+    ),
+    "an_unknown_delimiter": (deals_doc(delimiter=":"), "delimiter: input should be ','"),
+    "an_unknown_decimal_mark": (deals_doc(decimal="'"), "decimal: input should be '.' or ','"),
+    "an_unknown_duplicates_rule": (deals_doc(duplicates="keep"), "duplicates: input should be"),
+}
+
+
+@pytest.mark.parametrize(("document", "fragment"), TYPOS.values(), ids=TYPOS.keys())
+def test_typos_are_refused_with_the_key_and_its_place(document: Any, fragment: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        parse_mapping(document, source="my-crm.yaml")
+    assert fragment in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_mapping_sets_the_delimiter_and_decimal_mark() -> None:
+    mapping = parse_mapping(deals_doc(delimiter=";", decimal=","))
+    assert (mapping.delimiter, mapping.decimal) == (";", ",")
+    assert (parse_mapping(deals_doc()).delimiter, parse_mapping(deals_doc()).decimal) == (
+        None,
+        None,
+    )

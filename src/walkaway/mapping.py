@@ -28,18 +28,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
 import pandas as pd
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_column
 from walkaway.csv_dialect import DECIMALS, DELIMITERS
 from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 DEFAULT_FILES = {
     "deals": "deals",
@@ -144,8 +156,162 @@ def load_mapping(path: Path | str) -> Mapping:
     return parse_mapping(document, source=path.name)
 
 
+class _Strict(BaseModel):
+    """Every level of a mapping refuses keys it does not know: a typo is an error, not a
+    silently ignored line."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _sign(value: str) -> str:
+    if value not in GROUPS:
+        raise ValueError(f"unknown sign {value!r} (known: {', '.join(GROUPS)})")
+    return value
+
+
+Sign = Annotated[str, AfterValidator(_sign)]
+ExportColumn = Annotated[str, StringConstraints(min_length=1)]
+
+
+class RegretDocument(_Strict):
+    """``regret:``: which post-sale evidence makes a win regrettable, and when it matures."""
+
+    horizon_days: PositiveInt = 365
+    churn: bool = True
+    flag: bool = True
+    margin_below: float | None = 0.0
+    support_cost_share: float | None = None
+
+    @field_validator("margin_below", "support_cost_share", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not (value is None or isinstance(value, int | float)):
+            raise ValueError("must be a number (or left out)")
+        return value
+
+
+class TableDocument(_Strict):
+    """One of the canonical tables (deals, accounts, products, deal_history)."""
+
+    file: str | None = None
+    columns: dict[str, ExportColumn] = {}
+    values: dict[str, dict[str | int | float | bool, str | int | float | bool]] = {}
+    features: dict[str, Sign] = {}
+
+
+class JoinDocument(_Strict):
+    key: str
+    deals_column: str
+
+
+class RelatedDocument(_Strict):
+    """Another table of the export (sales teams, say), joined onto deals for its features."""
+
+    file: str | None = None
+    join: JoinDocument
+    features: dict[str, Sign] = Field(min_length=1)
+
+
+class MappingDocument(_Strict):
+    """A mapping file as written: its keys, their types and allowed values."""
+
+    name: str | None = None
+    description: str | None = None
+    date_format: str | None = None
+    dates: Literal["present", "none"] = "present"
+    duplicates: Literal["reject", "drop"] = "reject"
+    delimiter: Literal[DELIMITERS] | None = None  # type: ignore[valid-type]
+    decimal: Literal[DECIMALS] | None = None  # type: ignore[valid-type]
+    export_date: date | str | None = None
+    post_outcome: list[str] = []
+    regret: RegretDocument = RegretDocument()
+    tables: dict[str, dict[str, Any] | None]
+
+    @field_validator("post_outcome", mode="before")
+    @classmethod
+    def _one_column_without_a_list(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else (value or [])
+
+    @field_validator("regret", mode="before")
+    @classmethod
+    def _empty_regret(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+# What a key must be, for messages (``name.*``: each entry of a mapping-valued key).
+_MUST_BE = {
+    "horizon_days": "a positive whole number of days",
+    "columns": "a mapping of canonical names to export columns",
+    "columns.*": "the export's column name",
+    "values": "a mapping of canonical columns to value maps",
+    "values.*": "a map of export values to canonical values",
+    "features": "a mapping of export columns to a sign",
+    "post_outcome": "a list of export column names",
+    "margin_below": "a number (or left out)",
+    "support_cost_share": "a number (or left out)",
+    "churn": "true or false",
+    "flag": "true or false",
+    "tables": "a mapping of table names to tables",
+    "tables.*": "a mapping with file, columns and values",
+    "regret": "a mapping such as {horizon_days: 365}",
+}
+
+
+def _message(errors: list[dict], model: type[BaseModel], skip: int = 0) -> str:
+    """The first pydantic error in a mapping's words: where (``tables.deals``) and what. The
+    first ``skip`` parts of a location lead to ``model`` (a table validated on its own)."""
+    error = errors[0]
+    location = [str(part) for part in error["loc"]]
+    where = ".".join(location)
+    if error["type"] == "extra_forbidden":
+        parent = error["loc"][:-1]
+        unknown = [
+            f"'{e['loc'][-1]}'"
+            for e in errors
+            if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent
+        ]
+        known = ", ".join(_fields_at(model, parent[skip:]))
+        place = f" in {'.'.join(map(str, parent))}" if parent else ""
+        keys = "key" if len(unknown) == 1 else "keys"
+        return f"unknown {keys} {', '.join(unknown)}{place} (known: {known})"
+    if error["type"] == "missing":
+        return f"{where} is required"
+    shown = error.get("input")
+    value = f", not {shown!r}" if isinstance(shown, str | int | float | bool) else ""
+    fields = [p for p in location[skip:] if p in _all_fields()]
+    key = fields[-1] if fields else ""
+    deeper = bool(fields) and location[-1] != key
+    must_be = _MUST_BE.get(f"{key}.*" if deeper else key)
+    if must_be is not None:
+        return f"{where} must be {must_be}{value}"
+    text = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {text[0].lower()}{text[1:]}{value}"
+
+
+def _all_fields() -> set[str]:
+    return {
+        name
+        for model in (MappingDocument, RegretDocument, TableDocument, RelatedDocument)
+        for name in model.model_fields
+    }
+
+
+def _fields_at(model: type[BaseModel], location: tuple) -> list[str]:
+    """The keys a mapping allows at ``location`` (a path of model fields)."""
+    for part in location:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
 def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     """Validate a mapping document (already parsed YAML) and build a :class:`Mapping`.
+
+    The document's shape (keys, types, allowed values) is checked by pydantic models, at
+    every level; what the shape cannot say (canonical column names, leaks through
+    ``post_outcome``, joins on mapped columns) is checked after.
 
     Examples
     --------
@@ -157,6 +323,10 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
     Traceback (most recent call last):
     ...
     walkaway.contracts.ContractError: <mapping>: tables.deals.columns: 'colour' is not a canonical deals column
+    >>> parse_mapping({"tables": {"deals": {"file": "d.csv", "valuse": {}}}})
+    Traceback (most recent call last):
+    ...
+    walkaway.contracts.ContractError: <mapping>: unknown key 'valuse' in tables.deals (known: file, columns, values, features)
     """
 
     def fail(rule: str) -> ContractError:
@@ -164,52 +334,26 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
 
     if not isinstance(document, dict):
         raise fail("a mapping is a YAML mapping with a 'tables' key")
-    unknown = set(document) - {
-        "name",
-        "description",
-        "date_format",
-        "dates",
-        "decimal",
-        "delimiter",
-        "duplicates",
-        "export_date",
-        "post_outcome",
-        "regret",
-        "tables",
-    }
-    if unknown:
-        raise fail(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-    duplicates = document.get("duplicates", "reject")
-    if duplicates not in ("reject", "drop"):
-        raise fail(
-            f"duplicates must be 'reject' (stop) or 'drop' (drop and report), not {duplicates!r}"
-        )
-    dates = document.get("dates", "present")
-    if dates not in ("present", "none"):
-        raise fail(f"dates must be 'present' or 'none' (an export without dates), not {dates!r}")
-    date_format = document.get("date_format")
-    if date_format is not None and not _valid_date_format(date_format):
-        raise fail(f"date_format {date_format!r} is not a strptime format such as '%d/%m/%Y'")
-    export_date = _parse_export_date(document.get("export_date"), fail)
-    delimiter = document.get("delimiter")
-    if delimiter is not None and delimiter not in DELIMITERS:
-        shown = ", ".join(repr(d) for d in DELIMITERS)
-        raise fail(
-            f"delimiter must be one of {shown} (or left out to detect it), not {delimiter!r}"
-        )
-    decimal = document.get("decimal")
-    if decimal is not None and decimal not in DECIMALS:
-        raise fail(f"decimal must be '.' or ',' (or left out to detect it), not {decimal!r}")
-    raw_tables = document.get("tables")
-    if not isinstance(raw_tables, dict) or "deals" not in raw_tables:
+    spec = _validate(MappingDocument, document, (), fail)
+    if spec.date_format is not None and not _valid_date_format(spec.date_format):
+        raise fail(f"date_format {spec.date_format!r} is not a strptime format such as '%d/%m/%Y'")
+    export_date = _parse_export_date(spec.export_date, fail)
+    if "deals" not in spec.tables:
         raise fail("tables.deals is required")
-    tables = {}
+    tables: dict[str, TableMapping] = {}
     related: dict[str, RelatedTable] = {}
-    for table, spec in raw_tables.items():
+    for table, raw in spec.tables.items():
         if table in TABLE_COLUMNS:
-            tables[table] = _parse_table(table, spec or {}, fail)
-        elif isinstance(spec, dict) and "join" in spec:
-            related[table] = _parse_related(table, spec, fail)
+            table_spec = _validate(TableDocument, raw or {}, ("tables", table), fail)
+            tables[table] = _parse_table(table, table_spec, fail)
+        elif isinstance(raw, dict) and "join" in raw:
+            related_spec = _validate(RelatedDocument, raw, ("tables", table), fail)
+            related[table] = RelatedTable(
+                file=related_spec.file or f"{table}.csv",
+                key=related_spec.join.key,
+                on=related_spec.join.deals_column,
+                features=dict(related_spec.features),
+            )
         else:
             known = ", ".join(TABLE_COLUMNS)
             raise fail(
@@ -223,14 +367,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
                 f"tables.{name}.join.deals_column: '{table.on}' is not a mapped deals column "
                 f"(mapped: {mapped})"
             )
-    post_outcome = document.get("post_outcome") or ()
-    if isinstance(post_outcome, str):
-        post_outcome = (post_outcome,)  # one column written without a list
-    if not isinstance(post_outcome, list | tuple) or not all(
-        isinstance(c, str) for c in post_outcome
-    ):
-        raise fail("post_outcome must list export column names")
-    post_outcome = tuple(post_outcome)
+    post_outcome = tuple(spec.post_outcome)
     for table_name, table in tables.items():
         for export in table.features:
             if export in post_outcome:
@@ -244,28 +381,36 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
                     f"'{export}' is declared post_outcome (known only after the deal closed) "
                     f"but mapped to feature column '{canonical}': it would leak the outcome"
                 )
-    regret = document.get("regret") or {}
-    if not isinstance(regret, dict):
-        raise fail("regret must be a mapping such as {horizon_days: 365}")
-    rule = _parse_regret_rule(regret, fail)
-    horizon = regret.get("horizon_days", 365)
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
-        raise fail(f"regret.horizon_days must be a positive whole number of days, not {horizon!r}")
+    regret = spec.regret
     return Mapping(
-        name=str(document.get("name", source)),
+        name=spec.name if spec.name is not None else source,
         tables=tables,
-        date_format=date_format,
+        date_format=spec.date_format,
         post_outcome=post_outcome,
-        regret_horizon_days=horizon,
+        regret_horizon_days=regret.horizon_days,
         source=source,
-        drop_duplicates=duplicates == "drop",
+        drop_duplicates=spec.duplicates == "drop",
         related=related,
-        regret_rule=rule,
-        dated=dates == "present",
+        regret_rule=RegretRule(
+            churn=regret.churn,
+            flag=regret.flag,
+            margin_below=regret.margin_below,
+            support_cost_share=regret.support_cost_share,
+        ),
+        dated=spec.dates == "present",
         export_date=export_date,
-        delimiter=delimiter,
-        decimal=decimal,
+        delimiter=spec.delimiter,
+        decimal=spec.decimal,
     )
+
+
+def _validate(model: type[_Model], document: Any, where: tuple, fail: Callable) -> _Model:
+    """``document`` checked against ``model``; the first error, located, as a ContractError."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        errors = [{**e, "loc": (*where, *e["loc"])} for e in error.errors()]
+        raise fail(_message(errors, model, len(where))) from None
 
 
 def _parse_export_date(value: object, fail: Callable[[str], ContractError]) -> pd.Timestamp | None:
@@ -285,101 +430,41 @@ def _parse_export_date(value: object, fail: Callable[[str], ContractError]) -> p
     return pd.Timestamp(day).tz_localize(None).normalize() if day.tzinfo else day.normalize()
 
 
-def _parse_regret_rule(regret: dict, fail: Callable[[str], ContractError]) -> RegretRule:
-    """The regret section's rule: which post-sale evidence makes a win regrettable."""
-    known = {"horizon_days", "churn", "flag", "margin_below", "support_cost_share"}
-    unknown = set(regret) - known
-    if unknown:
-        raise fail(
-            f"regret: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(sorted(known))})"
-        )
-    for name in ("churn", "flag"):
-        if not isinstance(regret.get(name, True), bool):
-            raise fail(f"regret.{name} must be true or false")
-    for name in ("margin_below", "support_cost_share"):
-        value = regret.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise fail(f"regret.{name} must be a number (or left out)")
-    return RegretRule(
-        churn=regret.get("churn", True),
-        flag=regret.get("flag", True),
-        margin_below=regret.get("margin_below", 0.0),
-        support_cost_share=regret.get("support_cost_share"),
-    )
-
-
-def _parse_related(name: str, spec: dict, fail: Callable[[str], ContractError]) -> RelatedTable:
-    join = spec.get("join")
-    if not isinstance(join, dict) or not all(
-        isinstance(join.get(part), str) for part in ("key", "deals_column")
-    ):
-        raise fail(
-            f"tables.{name}.join needs key (its own column) and deals_column (a deals column)"
-        )
-    features = spec.get("features") or {}
-    if not isinstance(features, dict) or not features:
-        raise fail(f"tables.{name}.features must map its columns to a sign")
-    for column, sign in features.items():
-        if sign not in GROUPS:
-            raise fail(
-                f"tables.{name}.features.{column}: unknown sign {sign!r} (known: {', '.join(GROUPS)})"
-            )
-    return RelatedTable(
-        file=str(spec.get("file") or f"{name}.csv"),
-        key=join["key"],
-        on=join["deals_column"],
-        features=dict(features),
-    )
-
-
-def _parse_table(table: str, spec: dict, fail: Callable[[str], ContractError]) -> TableMapping:
+def _parse_table(
+    table: str, spec: TableDocument, fail: Callable[[str], ContractError]
+) -> TableMapping:
+    """A canonical table's mapping, its names checked against the contract."""
     known = TABLE_COLUMNS[table]
-    if not isinstance(spec, dict):
-        raise fail(f"tables.{table} must be a mapping with file, columns and values")
-    columns = spec.get("columns") or {}
-    if not isinstance(columns, dict):
-        raise fail(f"tables.{table}.columns must map canonical names to export columns")
-    for canonical, export in columns.items():
+    for canonical in spec.columns:
         if canonical not in known:
             raise fail(f"tables.{table}.columns: '{canonical}' is not a canonical {table} column")
-        if not isinstance(export, str) or not export:
-            raise fail(f"tables.{table}.columns.{canonical}: give the export's column name")
-    values = spec.get("values") or {}
-    if not isinstance(values, dict):
-        raise fail(f"tables.{table}.values must map canonical columns to value maps")
-    for canonical, value_map in values.items():
-        if canonical not in columns:
+    for canonical, value_map in spec.values.items():
+        if canonical not in spec.columns:
             raise fail(
                 f"tables.{table}.values: '{canonical}' is not mapped in tables.{table}.columns"
             )
-        if not isinstance(value_map, dict) or not value_map:
+        if not value_map:
             raise fail(
                 f"tables.{table}.values.{canonical} must map export values to canonical values"
             )
     normalised = {
         canonical: {str(k).strip().lower(): str(v) for k, v in value_map.items()}
-        for canonical, value_map in values.items()
+        for canonical, value_map in spec.values.items()
     }
-    features = spec.get("features") or {}
-    if not isinstance(features, dict):
-        raise fail(f"tables.{table}.features must map export columns to a sign")
-    if features and table == "products":
+    if spec.features and table == "products":
         raise fail(
             "tables.products.features: product columns reach the model through the catalogue"
         )
-    if features and table == "deal_history":
+    if spec.features and table == "deal_history":
         raise fail(
             "tables.deal_history.features: the stage history reaches the model as the deal's "
             "stage, days in stage and close-date moves, as of each day it is scored"
         )
-    for column, sign in features.items():
-        if sign not in GROUPS:
-            raise fail(
-                f"tables.{table}.features.{column}: unknown sign {sign!r} (known: {', '.join(GROUPS)})"
-            )
-    file = spec.get("file") or f"{DEFAULT_FILES[table]}.csv"
     return TableMapping(
-        file=str(file), columns=dict(columns), values=normalised, features=dict(features)
+        file=spec.file or f"{DEFAULT_FILES[table]}.csv",
+        columns=dict(spec.columns),
+        values=normalised,
+        features=dict(spec.features),
     )
 
 
