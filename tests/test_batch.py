@@ -428,3 +428,22 @@ def test_us_dates_under_the_day_first_mapping_stop_the_run_in_one_line(
     assert "Traceback" not in err and "\n" not in err
     assert "'Created Date'" in err and "set date_format: '%m/%d/%Y'" in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_reason_most_rejected_rows_share_comes_first_with_its_likely_cause() -> None:
+    from collections import Counter
+
+    from walkaway.batch import BatchResult
+    from walkaway.mapping import load_mapping
+
+    result = BatchResult(rejected=10, mapping=load_mapping("synthetic-crm"))
+    result.reasons = Counter(
+        {("Close Date", "unparseable date (expected %d/%m/%Y)"): 8, ("Amount", "not a number"): 2}
+    )
+    reason = result.main_reject_reason()
+    assert reason.startswith(
+        "8 of the 10 rejected rows: column 'Close Date': unparseable date (expected %d/%m/%Y)"
+    )
+    assert "Likely cause: the export writes dates in another format than synthetic-crm's" in reason
+    result.reasons = Counter({("A", "x"): 4, ("B", "y"): 3, ("C", "z"): 3})
+    assert result.main_reject_reason() is None  # no reason is shared by half the rows

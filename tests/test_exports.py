@@ -11,6 +11,7 @@ import pytest
 
 from walkaway.contracts import ContractError
 from walkaway.exports import load_history, read_table, resolve_mapping
+from walkaway.mapping import load_mapping
 from walkaway.synth import EXPORT_DATE, write_synthetic_history
 
 CANONICAL_DEALS = (
@@ -147,6 +148,28 @@ def test_resolve_mapping_prefers_given_then_beside_then_detected(
     assert resolve_mapping(canonical, None).name == "beside"
     assert resolve_mapping(canonical / "deals.csv", None).name == "beside"
     assert resolve_mapping(canonical, "synthetic-crm").name == "synthetic-crm"
+
+
+def test_resolve_mapping_says_why_and_prefers_the_models_own_to_any_found(
+    tmp_path: Path, synthetic_export: Path
+) -> None:
+    detected = resolve_mapping(synthetic_export, None)
+    assert detected.chosen_because.startswith("detected: the deals file has its columns (")
+    canonical = canonical_export(tmp_path / "canonical")
+    assert "no shipped mapping matches" in resolve_mapping(canonical, None).chosen_because
+    remembered = load_mapping("maven-crm")
+    chosen = resolve_mapping(canonical, None, remembered)
+    assert chosen == remembered
+    assert chosen.chosen_because == "the mapping the model was trained with"
+    (canonical / "mapping.yaml").write_text(
+        "name: beside\ntables:\n  deals:\n    columns: {deal_id: deal_id}\n", encoding="utf-8"
+    )
+    chosen = resolve_mapping(canonical, None, remembered)
+    assert chosen.name == "maven-crm" and "mapping.yaml beside the export is not used" in (
+        chosen.chosen_because
+    )
+    given = resolve_mapping(canonical, "synthetic-crm", remembered)
+    assert (given.name, given.chosen_because) == ("synthetic-crm", "given with --mapping")
 
 
 def test_resolve_mapping_of_an_unknown_name(tmp_path: Path) -> None:

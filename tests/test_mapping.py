@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -310,7 +311,12 @@ def test_apply_mapping_missing_required_column_names_the_export_column() -> None
     )
     with pytest.raises(ContractError) as raised:
         apply_mapping(raw, mapping, "deals", "opps.csv")
-    assert str(raised.value) == ("opps.csv: missing required column 'Closed' (closed_date)")
+    assert str(raised.value) == (
+        "opps.csv: missing required column 'Closed' (closed_date) of the mapping test-crm"
+    )
+    chosen = replace(mapping, chosen_because="given with --mapping")
+    with pytest.raises(ContractError, match=r"of the mapping test-crm \(given with --mapping\)$"):
+        apply_mapping(raw, chosen, "deals", "opps.csv")
 
 
 # --------------------------------------------------------------------------- detect_mapping

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,18 @@ from walkaway.report import PipelineDigest
 from walkaway.scoring import SCORE_COLUMNS, make_inert, score_deals
 
 DEFAULT_CHUNK_SIZE = 50_000
+# The likely cause of a reject reason shared by most rows (by the start of its rule).
+LIKELY_CAUSES = {
+    "unparseable date": "the export writes dates in another format than {mapping}'s "
+    "date_format (check --mapping, or set date_format)",
+    "not a number": "the numbers use another decimal mark or currency format (set decimal: "
+    "in the mapping)",
+    "must be one of won, lost, open": "the stage values are not in {mapping}'s values for "
+    "the outcome (check --mapping, or add them under values.outcome)",
+    "already closed": "the file holds closed deals: score the open pipeline only",
+    "duplicate deal_id": "the export repeats deals (one row per product or per change?)",
+    "is empty but required": "a required column is blank in the export (check --mapping)",
+}
 REJECT_COLUMNS = ["row", "deal_id", "reason"]
 
 
@@ -51,10 +63,28 @@ class BatchResult:
     digest: PipelineDigest = field(default_factory=PipelineDigest.empty)
     accounts_note: str = ""
     notes: list[str] = field(default_factory=list)  # how the file was read (delimiter, ...)
+    mapping: Mapping | None = None  # the mapping used, and why (``chosen_because``)
+    reasons: Counter = field(default_factory=Counter)  # (column, rule) of each rejected cell
 
     @property
     def accounted_for(self) -> bool:
         return self.read == self.scored + self.rejected
+
+    def main_reject_reason(self) -> str | None:
+        """The reason most rejected rows share, with its likely cause, when it is at least half
+        of them: the first thing to fix."""
+        if not self.reasons:
+            return None
+        (column, rule), rows = self.reasons.most_common(1)[0]
+        if rows < self.rejected / 2:
+            return None
+        where = f"column '{column}': " if column else ""
+        cause = next((c for key, c in LIKELY_CAUSES.items() if rule.startswith(key)), "")
+        mapping = self.mapping.name if self.mapping is not None else "the mapping"
+        cause = cause.format(mapping=mapping)
+        return f"{rows:,} of the {self.rejected:,} rejected rows: {where}{rule}" + (
+            f". Likely cause: {cause}" if cause else ""
+        )
 
 
 def rejects_path(out: Path) -> Path:
@@ -174,11 +204,15 @@ def score_file(
     model_version: int | None,
     accounts: Path | None = None,
     mapping: str | Path | None = None,
+    remembered_mapping: Mapping | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     as_of: pd.Timestamp | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> BatchResult:
     """Score every open deal of ``deals`` into ``out``; reject the rest with reasons.
+
+    The export is read with ``mapping`` when given, else with ``remembered_mapping`` (the one
+    the model was trained with), else as :func:`~walkaway.exports.resolve_mapping` finds it.
 
     Raises
     ------
@@ -187,7 +221,7 @@ def score_file(
     """
     started = time.perf_counter()
     deals = Path(deals)
-    chosen = resolve_mapping(deals, mapping)
+    chosen = resolve_mapping(deals, mapping, remembered_mapping)
     if accounts is None and "accounts" in chosen.tables:
         beside = deals.parent / chosen.tables["accounts"].file
         accounts = beside if beside.is_file() and beside != deals else None
@@ -200,7 +234,7 @@ def score_file(
     scored_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
 
-    result = BatchResult(accounts_note=accounts_note)
+    result = BatchResult(accounts_note=accounts_note, mapping=chosen)
     output = _TableWriter(out, columns)
     rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
     first_row: dict[str, int] = {}
@@ -221,6 +255,8 @@ def score_file(
             if problems:
                 rejects.write(_reject_rows(raw, problems, chosen))
                 result.rejected += len({p.row for p in problems})
+                first = {p.row: p for p in reversed(problems)}  # each row's first problem
+                result.reasons.update((p.column, p.rule) for p in first.values())
 
             if len(good):
                 clock = time.perf_counter()

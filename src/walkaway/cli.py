@@ -243,6 +243,15 @@ def score(
         f"rows/s) with {run.model_uri} (version {run.model_version})",
         soft_wrap=True,
     )
+    if batch.mapping is not None:
+        console.print(
+            f"Mapping: {batch.mapping.name} ({batch.mapping.chosen_because})", soft_wrap=True
+        )
+    main_reason = batch.main_reject_reason()
+    if main_reason:
+        console.print(f"[yellow]Rejected:[/yellow] {main_reason}", soft_wrap=True)
+    for note in batch.notes:
+        console.print(f"[yellow]Note:[/yellow] {note}", soft_wrap=True)
     written = f"Scores: {run.out}   Rejects: {run.rejects}"
     console.print(written + (f"   Report: {run.report}" if run.report else ""))
     spent = sorted(batch.timings.items(), key=lambda item: -item[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,14 +153,23 @@ def header(path: Path) -> list[str]:
         return []
 
 
-def resolve_mapping(history: Path, mapping: str | Path | None) -> Mapping:
-    """The mapping to read an export with: the one given, else a ``mapping.yaml`` beside the
-    export, else the shipped mapping whose columns the export has, else canonical names."""
-    if mapping is not None:
-        return load_mapping(mapping)
+def resolve_mapping(
+    history: Path, mapping: str | Path | None, remembered: Mapping | None = None
+) -> Mapping:
+    """The mapping to read an export with, and why (``chosen_because``), in this order: the one
+    given; the one a model was trained with (``remembered``, when scoring); a ``mapping.yaml``
+    beside the export; the shipped mapping whose columns the export has; canonical names."""
     folder = history if history.is_dir() else history.parent
-    if (folder / "mapping.yaml").is_file():
-        return load_mapping(folder / "mapping.yaml")
+    beside = folder / "mapping.yaml"
+    if mapping is not None:
+        return replace(load_mapping(mapping), chosen_because="given with --mapping")
+    if remembered is not None:
+        because = "the mapping the model was trained with"
+        if beside.is_file():
+            because += f" ({beside.name} beside the export is not used: pass --mapping for it)"
+        return replace(remembered, chosen_because=because)
+    if beside.is_file():
+        return replace(load_mapping(beside), chosen_because=f"{beside.name} beside the export")
     if history.is_file():
         return detect_mapping({}, deals_header=header(history))
     return detect_mapping({p.name: header(p) for p in sorted(folder.iterdir()) if p.is_file()})

@@ -116,9 +116,15 @@ def train_job(
         **head_params(result.model.regret_head_),
     }
     registered = registry.log_training_run(
-        result, figures, params, experiment=experiment, models_dir=models_dir
+        result,
+        figures,
+        params,
+        experiment=experiment,
+        models_dir=models_dir,
+        mapping=checked.mapping,
     )
-    return TrainingRun(result, registered, checked.mapping.name, time.perf_counter() - started)
+    mapping = f"{checked.mapping.name} ({checked.mapping.chosen_because})"
+    return TrainingRun(result, registered, mapping, time.perf_counter() - started)
 
 
 def head_params(head: Head) -> dict[str, object]:
@@ -195,14 +201,17 @@ def score_job(
         model_version=loaded.version,
         accounts=accounts,
         mapping=mapping,
+        remembered_mapping=loaded.mapping,
         chunk_size=chunk_size,
         as_of=as_of,
         on_progress=on_progress,
     )
     if batch.scored == 0:
+        used = batch.mapping
         raise EverythingRejected(
-            f"every one of the {batch.read:,} rows of {Path(deals).name} was rejected: "
-            f"see {rejects_path(Path(out))}"
+            f"every one of the {batch.read:,} rows of {Path(deals).name} was rejected, read "
+            f"with the mapping {used.name} ({used.chosen_because}); "
+            f"{batch.main_reject_reason() or 'reasons'}; see {rejects_path(Path(out))}"
         )
     if report is not None:
         html = render_report(

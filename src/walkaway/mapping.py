@@ -27,7 +27,7 @@ unchanged, so the contract can say what is wrong with it. walkaway ships mapping
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -91,13 +91,60 @@ class Mapping:
     post_outcome: tuple[str, ...] = ()
     regret_horizon_days: int = 365
     regret_rule: RegretRule = field(default_factory=RegretRule)
-    source: str = "<built-in>"
+    source: str = field(default="<built-in>", compare=False)  # where it was read from
     related: dict[str, RelatedTable] = field(default_factory=dict)  # e.g. sales teams
     dated: bool = True  # False: the export has no dates (no time-ordered split is possible)
     drop_duplicates: bool = False  # True: repeated deal rows are dropped and reported, not errors
     export_date: pd.Timestamp | None = None  # set by hand; else the latest real event
     delimiter: str | None = None  # of the CSV files; detected when None
     decimal: str | None = None  # the numbers' decimal mark; detected when None
+    chosen_because: str = field(default="", compare=False)  # why a run used it, for summaries
+
+    def to_document(self) -> dict[str, Any]:
+        """The mapping as a document :func:`parse_mapping` reads back into an equal mapping
+        (logged with a model, so that scoring reads the export the way training did).
+
+        Examples
+        --------
+        >>> mapping = load_mapping("synthetic-crm")
+        >>> parse_mapping(mapping.to_document()) == mapping
+        True
+        """
+        tables: dict[str, Any] = {
+            name: {
+                "file": table.file,
+                "columns": dict(table.columns),
+                **({"values": table.values} if table.values else {}),
+                **({"features": dict(table.features)} if table.features else {}),
+            }
+            for name, table in self.tables.items()
+        }
+        for name, table in self.related.items():
+            tables[name] = {
+                "file": table.file,
+                "join": {"key": table.key, "deals_column": table.on},
+                "features": dict(table.features),
+            }
+        rule = self.regret_rule
+        document: dict[str, Any] = {
+            "name": self.name,
+            "date_format": self.date_format,
+            "dates": "present" if self.dated else "none",
+            "duplicates": "drop" if self.drop_duplicates else "reject",
+            "delimiter": self.delimiter,
+            "decimal": self.decimal,
+            "export_date": None if self.export_date is None else str(self.export_date.date()),
+            "post_outcome": list(self.post_outcome),
+            "regret": {
+                "horizon_days": self.regret_horizon_days,
+                "churn": rule.churn,
+                "flag": rule.flag,
+                "margin_below": rule.margin_below,
+                "support_cost_share": rule.support_cost_share,
+            },
+            "tables": tables,
+        }
+        return {key: value for key, value in document.items() if value is not None}
 
     def source_names(self, table: str) -> dict[str, str]:
         """Canonical column -> export column of one table, for messages."""
@@ -494,7 +541,9 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
     ]
     if absent:
         shown = ", ".join(f"'{export}' ({canonical})" for canonical, export in absent)
-        raise ContractError([Problem(file, None, None, f"missing required column {shown}")])
+        why = f" ({mapping.chosen_because})" if mapping.chosen_because else ""
+        rule = f"missing required column {shown} of the mapping {mapping.name}{why}"
+        raise ContractError([Problem(file, None, None, rule)])
     canonical = pd.DataFrame(index=raw.index)
     for name, export in table_mapping.columns.items():
         if export in raw.columns:
@@ -537,5 +586,7 @@ def detect_mapping(
             continue
         required = [e for c, e in deals.columns.items() if TABLE_COLUMNS["deals"][c].required]
         if all(column in header for column in required):
-            return mapping
-    return canonical_mapping()
+            because = f"detected: the deals file has its columns ({', '.join(required)})"
+            return replace(mapping, chosen_because=because)
+    because = "no shipped mapping matches the export's columns: walkaway's own column names"
+    return replace(canonical_mapping(), chosen_because=because)

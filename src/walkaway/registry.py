@@ -42,19 +42,21 @@ import re
 import tempfile
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import joblib
 import mlflow
 import numpy as np
 import pandas as pd
+import yaml
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 from walkaway import __version__
 from walkaway.contracts import WIRE_COLUMNS, parse_canonical, to_wire
 from walkaway.errors import WalkawayError
+from walkaway.mapping import Mapping, load_mapping
 from walkaway.model import WalkawayModel
 from walkaway.scoring import score_deals
 from walkaway.training import TrainingResult
@@ -66,6 +68,7 @@ DEFAULT_MODELS_DIR = Path("models")
 DECISION_TAG = "decision"  # the latest decision; ``decision.1``, ``decision.2``... keep them all
 LEAK_TAG = "suspected_leak"  # why a version must not be promoted without force
 PREDICTIONS_ARTIFACT = "metrics/holdout_predictions.parquet"
+MAPPING_ARTIFACT = "mapping"  # the pyfunc artifact holding the mapping the model trained with
 MIN_FAIR_DEALS = 100  # fewer deals neither model learned from cannot tell two models apart
 GUARD_STANDARD_ERRORS = 2.0  # how much worse the regret head may be, in standard errors
 TIE = 1e-9  # log losses this close are equal (the same model retrained on the same data)
@@ -110,6 +113,11 @@ class WalkawayPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.model: WalkawayModel = joblib.load(context.artifacts["walkaway_model"])
+        # The mapping it was trained with (models logged before issue 12 have none).
+        path = context.artifacts.get(MAPPING_ARTIFACT)
+        self.mapping: Mapping | None = None
+        if path is not None:
+            self.mapping = replace(load_mapping(path), source="the model's mapping.yaml")
 
     def predict(
         self,
@@ -179,9 +187,11 @@ def log_training_run(
     experiment: str = MODEL_NAME,
     model_name: str = MODEL_NAME,
     models_dir: Path = DEFAULT_MODELS_DIR,
+    mapping: Mapping | None = None,
 ) -> RegisteredRun:
-    """Log a training run (params, metrics, fingerprint, plots, holdout predictions, model),
-    register the model and decide whether it becomes the champion."""
+    """Log a training run (params, metrics, fingerprint, plots, holdout predictions, model and
+    the mapping it was trained with), register the model and decide whether it becomes the
+    champion."""
     client = connect(models_dir)
     experiment_id = _experiment_id(client, experiment, models_dir)
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -200,13 +210,19 @@ def log_training_run(
             mlflow.log_artifact(str(predictions), str(Path(PREDICTIONS_ARTIFACT).parent))
             path = Path(folder) / "walkaway_model.joblib"
             joblib.dump(result.model, path)
+            artifacts = {"walkaway_model": str(path)}
+            if mapping is not None:  # scoring reads the export the way training did
+                mapping_path = Path(folder) / "mapping.yaml"
+                text = yaml.safe_dump(mapping.to_document(), sort_keys=False, allow_unicode=True)
+                mapping_path.write_text(text, encoding="utf-8")
+                artifacts[MAPPING_ARTIFACT] = str(mapping_path)
             # MLflow prints its own registration notices to stderr; the job prints its summary.
             with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore")
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=WalkawayPyfunc(),
-                    artifacts={"walkaway_model": str(path)},
+                    artifacts=artifacts,
                     signature=_signature(output, result.model),
                     input_example=example,
                     pip_requirements=_requirements(),
@@ -648,6 +664,7 @@ class LoadedModel:
     uri: str
     name: str | None
     version: int | None
+    mapping: Mapping | None = None  # the mapping it was trained with, when logged
 
 
 def load_model(
@@ -677,7 +694,7 @@ def load_model(
     inner = pyfunc.unwrap_python_model()
     if not hasattr(inner, "model"):
         raise RegistryError(f"{uri} is not a walkaway model")
-    return LoadedModel(pyfunc, inner.model, uri, name, version)
+    return LoadedModel(pyfunc, inner.model, uri, name, version, getattr(inner, "mapping", None))
 
 
 def _name_and_version(client: mlflow.MlflowClient, uri: str) -> tuple[str | None, int | None]:
