@@ -447,3 +447,16 @@ def test_the_reason_most_rejected_rows_share_comes_first_with_its_likely_cause()
     assert "Likely cause: the export writes dates in another format than synthetic-crm's" in reason
     result.reasons = Counter({("A", "x"): 4, ("B", "y"): 3, ("C", "z"): 3})
     assert result.main_reject_reason() is None  # no reason is shared by half the rows
+
+
+def test_a_deals_file_the_mapping_does_not_fit_is_named_before_its_accounts(
+    champion_models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "accounts.csv").write_text("Id,Sector\nA1,Retail\n", encoding="utf-8")
+    deals = tmp_path / "pipeline.csv"
+    deals.write_text("Ref,Opened\nD1,2025-01-01\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert score(deals, out, champion_models_dir, "--mapping", "synthetic-crm") == 1
+    err = capsys.readouterr().err
+    assert "pipeline.csv: missing required column 'Opportunity ID'" in err
+    assert "accounts.csv" not in err

@@ -486,3 +486,26 @@ def test_a_mapping_sets_the_delimiter_and_decimal_mark() -> None:
         None,
         None,
     )
+
+
+def test_an_export_without_an_id_column_gets_ids_from_rows_or_columns() -> None:
+    document = {"tables": {"deals": {"columns": {"deal_id": "row_number", "outcome": "Result"}}}}
+    mapping = parse_mapping(document)
+    raw = pd.DataFrame({"Result": ["Won", "Lost"], "Co": ["Acme", "Beta"]}, index=[2, 3])
+    assert apply_mapping(raw, mapping, "deals", "q.csv")["deal_id"].tolist() == ["row-2", "row-3"]
+    assert "q.csv: deal ids are the rows' numbers" in mapping.tables["deals"].id_note("q.csv")
+    assert parse_mapping(mapping.to_document()) == mapping
+
+    document["tables"]["deals"]["columns"]["deal_id"] = ["Co", "Result"]
+    mapping = parse_mapping(document)
+    assert apply_mapping(raw, mapping, "deals", "q.csv")["deal_id"].tolist() == [
+        "Acme | Won",
+        "Beta | Lost",
+    ]
+    assert mapping.source_names("deals")["deal_id"] == "Co + Result"
+    assert parse_mapping(mapping.to_document()) == mapping
+    with pytest.raises(ContractError, match="missing column 'Co' .*builds deal ids from it"):
+        apply_mapping(raw.drop(columns="Co"), mapping, "deals", "q.csv")
+    document["tables"]["deals"]["columns"]["outcome"] = ["Result", "Co"]
+    with pytest.raises(ContractError, match="only deals' deal_id may combine several"):
+        parse_mapping(document)

@@ -222,6 +222,15 @@ def score_file(
     started = time.perf_counter()
     deals = Path(deals)
     chosen = resolve_mapping(deals, mapping, remembered_mapping)
+    # The deals file's own columns first: a mapping that does not fit it must be named as
+    # such, not as a missing column of the accounts file read next.
+    first_rows = iter_table(deals, chunk_size=1, dialect=read_dialect(deals, chosen))
+    try:
+        first = next(first_rows, None)
+        if first is not None:
+            apply_mapping(first.iloc[0:0], chosen, "deals", deals.name)
+    finally:
+        first_rows.close()
     if accounts is None and "accounts" in chosen.tables:
         beside = deals.parent / chosen.tables["accounts"].file
         accounts = beside if beside.is_file() and beside != deals else None
@@ -240,6 +249,8 @@ def score_file(
     first_row: dict[str, int] = {}
     dialect = read_dialect(deals, chosen)
     result.notes += dialect.notes
+    id_note = chosen.tables["deals"].id_note(deals.name)
+    result.notes += [id_note] if id_note else []
     reading = _Reading(chosen.date_format, chosen.date_format is not None, dialect.decimal)
     try:
         clock = time.perf_counter()
@@ -375,9 +386,15 @@ def _reject_rows(raw: pd.DataFrame, problems: list[Problem], mapping: Mapping) -
     reasons: dict[int, list[str]] = defaultdict(list)
     for problem in problems:
         reasons[int(problem.row)].append(problem.reason)
-    id_column = mapping.tables["deals"].columns.get("deal_id", "deal_id")
+    deals = mapping.tables["deals"]
+    id_column = deals.columns.get("deal_id", "deal_id")
     rows = sorted(reasons)
-    ids = raw[id_column].reindex(rows) if id_column in raw else pd.Series(index=rows, dtype=object)
+    if deals.id_from:
+        ids = deals.deal_ids(raw).reindex(rows)
+    elif id_column in raw:
+        ids = raw[id_column].reindex(rows)
+    else:
+        ids = pd.Series(index=rows, dtype=object)
     return pd.DataFrame(
         {
             "row": rows,

@@ -166,7 +166,7 @@ def resolve_mapping(
     if remembered is not None:
         because = "the mapping the model was trained with"
         if beside.is_file():
-            because += f" ({beside.name} beside the export is not used: pass --mapping for it)"
+            because += f"; {beside.name} beside the export is not used: pass --mapping for it"
         return replace(remembered, chosen_because=because)
     if beside.is_file():
         return replace(load_mapping(beside), chosen_because=f"{beside.name} beside the export")
@@ -284,6 +284,9 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
             raise ContractError(checked.problems)
         tables[table] = checked.frame
     deals = tables["deals"]
+    deals_file = history.name if history.is_file() else chosen.tables["deals"].file
+    id_note = chosen.tables["deals"].id_note(deals_file)
+    notes += [id_note] if id_note else []
     for column in ("created_date", "closed_date"):  # an export without dates: all unknown
         if column not in deals:
             deals[column] = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[ns]")

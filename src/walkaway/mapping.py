@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
@@ -52,6 +53,7 @@ from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
 
 _Model = TypeVar("_Model", bound=BaseModel)
+ROW_NUMBER = "row_number"  # ``deal_id: row_number``: an export without an id column
 
 DEFAULT_FILES = {
     "deals": "deals",
@@ -69,6 +71,37 @@ class TableMapping:
     columns: dict[str, str]  # canonical -> export column
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     features: dict[str, str] = field(default_factory=dict)  # extra export column -> its sign
+    # Deals of an export without an id column: ids from the row numbers (``row_number``) or
+    # from a combination of columns (``deal_id: [Company, Opened]``).
+    id_from: tuple[str, ...] = ()
+
+    def deal_ids(self, raw: pd.DataFrame) -> pd.Series:
+        """The ids ``id_from`` gives the rows of ``raw`` (indexed by source row number).
+
+        Examples
+        --------
+        >>> raw = pd.DataFrame({"Co": ["Acme", "Beta"], "Day": ["1 May", None]}, index=[2, 3])
+        >>> TableMapping("d.csv", {}, id_from=(ROW_NUMBER,)).deal_ids(raw).tolist()
+        ['row-2', 'row-3']
+        >>> TableMapping("d.csv", {}, id_from=("Co", "Day")).deal_ids(raw).tolist()
+        ['Acme | 1 May', 'Beta | ']
+        """
+        if self.id_from == (ROW_NUMBER,):
+            return pd.Series([f"row-{row}" for row in raw.index], index=raw.index, dtype=object)
+        parts = raw[list(self.id_from)].astype("string").fillna("").apply(lambda c: c.str.strip())
+        joined = parts.agg(" | ".join, axis=1).astype(object)
+        return joined.where(parts.ne("").any(axis=1), np.nan)
+
+    def id_note(self, file: str) -> str | None:
+        """Where the deal ids came from, when the export has no id column."""
+        if self.id_from == (ROW_NUMBER,):
+            return (
+                f"{file}: deal ids are the rows' numbers (row-2 is the first deal; the mapping "
+                "says deal_id: row_number): they name a deal in this file only"
+            )
+        if self.id_from:
+            return f"{file}: deal ids are built from the columns {' + '.join(self.id_from)}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -113,7 +146,7 @@ class Mapping:
         tables: dict[str, Any] = {
             name: {
                 "file": table.file,
-                "columns": dict(table.columns),
+                "columns": {**dict(table.columns), **_id_document(table.id_from)},
                 **({"values": table.values} if table.values else {}),
                 **({"features": dict(table.features)} if table.features else {}),
             }
@@ -152,6 +185,8 @@ class Mapping:
             return {}
         names = dict(self.tables[table].columns)
         names.update({extra_column(e): e for e in self.tables[table].features})
+        if self.tables[table].id_from:
+            names["deal_id"] = " + ".join(self.tables[table].id_from)
         return names
 
     def extra_features(self) -> dict[str, tuple[str, str]]:
@@ -166,6 +201,12 @@ class Mapping:
         for related in self.related.values():
             extras.update({extra_column(e): (sign, e) for e, sign in related.features.items()})
         return extras
+
+
+def _id_document(id_from: tuple[str, ...]) -> dict[str, str | list[str]]:
+    if not id_from:
+        return {}
+    return {"deal_id": ROW_NUMBER if id_from == (ROW_NUMBER,) else list(id_from)}
 
 
 def canonical_mapping() -> Mapping:
@@ -241,7 +282,7 @@ class TableDocument(_Strict):
     """One of the canonical tables (deals, accounts, products, deal_history)."""
 
     file: str | None = None
-    columns: dict[str, ExportColumn] = {}
+    columns: dict[str, Any] = {}  # export column names (checked in _parse_table)
     values: dict[str, dict[str | int | float | bool, str | int | float | bool]] = {}
     features: dict[str, Sign] = {}
 
@@ -482,11 +523,31 @@ def _parse_table(
 ) -> TableMapping:
     """A canonical table's mapping, its names checked against the contract."""
     known = TABLE_COLUMNS[table]
-    for canonical in spec.columns:
+    columns = dict(spec.columns)
+    for canonical, export in spec.columns.items():
         if canonical not in known:
             raise fail(f"tables.{table}.columns: '{canonical}' is not a canonical {table} column")
+        several = isinstance(export, list) and all(isinstance(e, str) and e for e in export)
+        if not several and not (isinstance(export, str) and export):
+            raise fail(
+                f"tables.{table}.columns.{canonical} must be the export's column name, "
+                f"not {export!r}"
+            )
+        if several and (table, canonical) != ("deals", "deal_id"):
+            raise fail(
+                f"tables.{table}.columns.{canonical} must be one export column (only deals' "
+                "deal_id may combine several)"
+            )
+    id_from: tuple[str, ...] = ()
+    if table == "deals" and (
+        isinstance(columns.get("deal_id"), list) or columns.get("deal_id") == ROW_NUMBER
+    ):
+        chosen = columns.pop("deal_id")
+        id_from = tuple(chosen) if isinstance(chosen, list) else (ROW_NUMBER,)
+        if not id_from:
+            raise fail("tables.deals.columns.deal_id: name at least one column to build ids from")
     for canonical, value_map in spec.values.items():
-        if canonical not in spec.columns:
+        if canonical not in columns:
             raise fail(
                 f"tables.{table}.values: '{canonical}' is not mapped in tables.{table}.columns"
             )
@@ -509,7 +570,8 @@ def _parse_table(
         )
     return TableMapping(
         file=spec.file or f"{DEFAULT_FILES[table]}.csv",
-        columns=dict(spec.columns),
+        columns=columns,
+        id_from=id_from,
         values=normalised,
         features=dict(spec.features),
     )
@@ -544,7 +606,14 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
         why = f" ({mapping.chosen_because})" if mapping.chosen_because else ""
         rule = f"missing required column {shown} of the mapping {mapping.name}{why}"
         raise ContractError([Problem(file, None, None, rule)])
+    missing_parts = [c for c in table_mapping.id_from if c != ROW_NUMBER and c not in raw]
+    if missing_parts:
+        shown = ", ".join(f"'{c}'" for c in missing_parts)
+        rule = f"missing column {shown} (the mapping {mapping.name} builds deal ids from it)"
+        raise ContractError([Problem(file, None, None, rule)])
     canonical = pd.DataFrame(index=raw.index)
+    if table_mapping.id_from:
+        canonical["deal_id"] = table_mapping.deal_ids(raw)
     for name, export in table_mapping.columns.items():
         if export in raw.columns:
             canonical[name] = raw[export]

@@ -185,7 +185,11 @@ class WalkawayModel(BaseEstimator):
         # win head predicted out of fold: no more rows are needed than its seeded sample.
         rows = sample_rows(len(snaps))
         rows = rows[~np.isnan(p_win[rows])]
-        amount = snaps["amount"].to_numpy(dtype=float)[rows]
+        # An export without amounts: no expected return, so glass walls never say compete.
+        known = "amount" in snaps
+        amount = (
+            snaps["amount"].to_numpy(dtype=float)[rows] if known else np.full(len(rows), np.nan)
+        )
         policy = Policy.from_training(
             p_win[rows], p_regret[deal_of_snapshot[rows]], amount, self.regret_head_.base_rate
         )
