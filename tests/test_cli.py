@@ -168,3 +168,23 @@ def test_policy_thresholds_set_by_hand_reach_the_model(
     capsys.readouterr()
     assert main([*args, "--policy", str(policy)]) == 1
     assert "policy.yaml, column 'pursue_everything': unknown threshold" in capsys.readouterr().err
+
+
+def test_the_holdout_is_called_newest_only_when_it_is(trained) -> None:
+    from walkaway.cli import metrics_table
+
+    assert metrics_table(trained.metrics_table()).title.startswith("Newest holdout")
+    title = metrics_table(trained.metrics_table(), newest=False).title
+    assert title.startswith("Stratified holdout (no dates)")
+
+
+def test_the_browse_hint_names_the_store_the_run_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from walkaway.cli import browse_command
+    from walkaway.registry import tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert browse_command(tracking_uri()) == "make mlflow-ui"
+    elsewhere = tracking_uri(tmp_path / "models")
+    assert browse_command(elsewhere) == f"mlflow ui --backend-store-uri {elsewhere}"

@@ -509,3 +509,14 @@ def test_an_export_without_an_id_column_gets_ids_from_rows_or_columns() -> None:
     document["tables"]["deals"]["columns"]["outcome"] = ["Result", "Co"]
     with pytest.raises(ContractError, match="only deals' deal_id may combine several"):
         parse_mapping(document)
+
+
+def test_na_is_a_value_unless_the_mapping_says_it_means_missing() -> None:
+    raw = pd.DataFrame({"Id": ["D1", "D2", "D3"], "Region": ["NA", "n/a ", "EMEA"]})
+    document = {"tables": {"deals": {"columns": {"deal_id": "Id", "region": "Region"}}}}
+    regions = apply_mapping(raw, parse_mapping(document), "deals", "d.csv")["region"]
+    assert regions.tolist() == ["NA", "n/a ", "EMEA"]
+    mapping = parse_mapping({**document, "na_values": ["N/A"]})
+    regions = apply_mapping(raw, mapping, "deals", "d.csv")["region"]
+    assert regions.iloc[0] == "NA" and pd.isna(regions.iloc[1]) and regions.iloc[2] == "EMEA"
+    assert parse_mapping(mapping.to_document()) == mapping

@@ -109,15 +109,18 @@ def train(
         f"[bold]Trained on {history}[/bold] (mapping: {run.mapping}) in {run.seconds:.1f} s"
     )
     fingerprint = result.fingerprint
+    first, last = fingerprint["data_first_created"], fingerprint["data_export_date"]
+    span = f"{first} to {last}" if first != last else str(first)
     console.print(
         f"Data: {fingerprint['data_rows']:,} deals ({fingerprint['data_won']:,} won, "
         f"{fingerprint['data_lost']:,} lost, {fingerprint['data_open']:,} open), "
-        f"{fingerprint['data_first_created']} to {fingerprint['data_export_date']}, "
+        f"{span}, "
         f"sha256 {fingerprint['data_sha256']}"
     )
     console.print(result.labels_summary())
     console.print(result.holdout_summary())
-    console.print(metrics_table(result.metrics_table()))
+    newest = result.holdout_cutoff is not None and not pd.isna(result.holdout_cutoff)
+    console.print(metrics_table(result.metrics_table(), newest))
     by_age = result.win.metrics_by_age()
     if not by_age.empty:
         console.print(age_table(by_age))
@@ -142,12 +145,24 @@ def train(
     )
     colour = "green" if registered.champion else "yellow"
     console.print(f"[{colour}]Decision:[/{colour}] {registered.decision}")
-    console.print("Browse runs and the registry: make mlflow-ui")
+    console.print(f"Browse runs and the registry: {browse_command(registered.tracking_uri)}")
 
 
-def metrics_table(metrics: pd.DataFrame) -> Table:
-    """Holdout metrics of both heads as a rich table."""
-    table = Table(title="Newest holdout: both heads against their baselines")
+def browse_command(uri: str) -> str:
+    """How to open the MLflow UI on the store a run used: `make mlflow-ui` for the default
+    one, else the mlflow command with that store."""
+    from walkaway.registry import tracking_uri  # loaded already: training just used it
+
+    if uri == tracking_uri():
+        return "make mlflow-ui"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def metrics_table(metrics: pd.DataFrame, newest: bool = True) -> Table:
+    """Holdout metrics of both heads as a rich table; ``newest``: the holdout is the newest
+    deals (else a stratified sample of an export without dates)."""
+    holdout = "Newest holdout" if newest else "Stratified holdout (no dates)"
+    table = Table(title=f"{holdout}: both heads against their baselines")
     table.add_column("head", no_wrap=True)
     table.add_column("predictor", no_wrap=True)
     names = {

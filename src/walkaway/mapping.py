@@ -8,6 +8,7 @@ that are only known after the outcome (labels, never features) and the regret ho
     date_format: "%d/%m/%Y"          # strptime format; inferred from the values when omitted
     delimiter: ";"                   # of the CSV files; detected when omitted
     decimal: ","                     # decimal mark of the numbers; detected when omitted
+    na_values: ["N/A", "-"]          # texts meaning missing (an empty cell always is)
     export_date: 2025-12-31          # when the export was taken (default: its latest real event)
     post_outcome: [Gross Margin %]   # export columns known only after the deal closed
     regret: {horizon_days: 365}
@@ -132,6 +133,9 @@ class Mapping:
     delimiter: str | None = None  # of the CSV files; detected when None
     decimal: str | None = None  # the numbers' decimal mark; detected when None
     chosen_because: str = field(default="", compare=False)  # why a run used it, for summaries
+    # Texts that mean "missing" in this export (besides an empty cell), e.g. ["N/A", "-"]. Not
+    # guessed: "NA" is North America in a region column.
+    na_values: tuple[str, ...] = ()
 
     def to_document(self) -> dict[str, Any]:
         """The mapping as a document :func:`parse_mapping` reads back into an equal mapping
@@ -168,6 +172,7 @@ class Mapping:
             "decimal": self.decimal,
             "export_date": None if self.export_date is None else str(self.export_date.date()),
             "post_outcome": list(self.post_outcome),
+            "na_values": list(self.na_values) or None,
             "regret": {
                 "horizon_days": self.regret_horizon_days,
                 "churn": rule.churn,
@@ -312,6 +317,7 @@ class MappingDocument(_Strict):
     decimal: Literal[DECIMALS] | None = None  # type: ignore[valid-type]
     export_date: date | str | None = None
     post_outcome: list[str] = []
+    na_values: list[str] = []
     regret: RegretDocument = RegretDocument()
     tables: dict[str, dict[str, Any] | None]
 
@@ -489,6 +495,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         export_date=export_date,
         delimiter=spec.delimiter,
         decimal=spec.decimal,
+        na_values=tuple(spec.na_values),
     )
 
 
@@ -611,6 +618,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
         shown = ", ".join(f"'{c}'" for c in missing_parts)
         rule = f"missing column {shown} (the mapping {mapping.name} builds deal ids from it)"
         raise ContractError([Problem(file, None, None, rule)])
+    if mapping.na_values:
+        raw = raw.mask(_is_na_text(raw, mapping.na_values))
     canonical = pd.DataFrame(index=raw.index)
     if table_mapping.id_from:
         canonical["deal_id"] = table_mapping.deal_ids(raw)
@@ -627,6 +636,14 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, table: str, file: str) ->
             mapped = key.map(value_map)
             canonical[name] = mapped.where(mapped.notna(), canonical[name])
     return canonical
+
+
+def _is_na_text(raw: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFrame:
+    """Cells whose trimmed text is one of ``na_values`` (any case)."""
+    wanted = {v.strip().lower() for v in na_values}
+    return raw.apply(
+        lambda c: c.astype("string").str.strip().str.lower().isin(wanted).fillna(False)
+    ).astype(bool)
 
 
 def shipped_mappings() -> dict[str, Path]:
