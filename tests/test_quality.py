@@ -440,3 +440,39 @@ def test_maven_export_facts(tmp_path: Path) -> None:
     close_value = leak_row(report, "close_value")
     assert close_value["flagged"] and close_value["auc"] >= 0.97
     assert close_value["mapped_to"] == "amount"
+
+
+def test_missing_values_cover_extra_features_and_the_accounts_file(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(
+        "Id,Account,Created,Closed,Stage,Rival\n"
+        "D1,A1,2024-01-01,2024-02-01,won,\n"
+        "D2,A2,2024-01-05,2024-03-01,lost,Acme\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "accounts.csv").write_text("Acct,Sector\nA1,\nA2,\n", encoding="utf-8")
+    (tmp_path / "mapping.yaml").write_text(
+        "name: m\ntables:\n"
+        "  deals: {file: deals.csv, columns: {deal_id: Id, account_id: Account, created_date: "
+        "Created, closed_date: Closed, outcome: Stage}, features: {Rival: glass_walls}}\n"
+        "  accounts: {file: accounts.csv, columns: {account_id: Acct, industry: Sector}}\n",
+        encoding="utf-8",
+    )
+    missing = assess_export(tmp_path).missing.set_index(["file", "export_column"])
+    assert missing.loc[("accounts.csv", "Sector"), "missing"] == 2
+    assert missing.loc[("deals.csv", "Rival"), "missing"] == 1
+    assert missing.loc[("deals.csv", "Id"), "missing"] == 0
+
+
+def test_an_export_without_an_id_column_is_assessed(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(
+        "Result;Size\nWon;1,5\nLost;2,25\nWon;1,5\n", encoding="utf-8"
+    )
+    (tmp_path / "mapping.yaml").write_text(
+        "name: q\ndates: none\ntables:\n  deals: {file: deals.csv, columns: "
+        "{deal_id: row_number, outcome: Result}, features: {Size: deal_context}}\n",
+        encoding="utf-8",
+    )
+    report = assess_export(tmp_path)
+    assert (report.won, report.lost) == (2, 1)
+    assert report.conflicting_duplicates == 0  # row numbers never repeat
+    assert any("semicolon-separated" in note for note in report.notes)

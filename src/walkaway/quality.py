@@ -34,6 +34,7 @@ from walkaway.contracts import (
     ContractError,
     Problem,
     check_table,
+    extra_column,
     infer_date_format,
     normalise_category,
 )
@@ -84,8 +85,9 @@ class QualityReport:
         Rows (after exact duplicates are set aside) whose deal id is shared with a different
         row, counting every row involved.
     missing : pandas.DataFrame
-        Per mapped canonical column: ``column``, ``export_column``, ``missing`` (count) and
-        ``share``, emptiest first.
+        Per mapped column of the deals and accounts files (extra features included): its
+        ``file``, ``column``, ``export_column``, ``missing`` (count) and ``share``, emptiest
+        first.
     first_created, last_created, last_closed : pandas.Timestamp or None
         Date range of the rows without problems; None when the export has no such dates.
     suspected_leaks : pandas.DataFrame
@@ -191,7 +193,11 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
     closed_rows = good.index[outcome.isin(["won", "lost"]).to_numpy(bool)]
     won = outcome.loc[closed_rows].eq("won").to_numpy()
     deals_mapping = chosen.tables["deals"]
-    duplicates = count_duplicates(raw, deals_mapping.columns["deal_id"])
+    if deals_mapping.id_from:  # ids built from rows or columns: count repeats of those
+        with_ids = raw.assign(**{"(deal id)": deals_mapping.deal_ids(raw)})
+        duplicates = count_duplicates(with_ids, "(deal id)")
+    else:
+        duplicates = count_duplicates(raw, deals_mapping.columns.get("deal_id", "deal_id"))
     unique_closed = raw.loc[closed_rows]
     keep = ~unique_closed.duplicated().to_numpy()  # copies would sit in every fold
     leaks = leak_table(unique_closed[keep], won[keep], chosen)
@@ -208,7 +214,7 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
         lost=int(len(won) - won.sum()),
         exact_duplicates=duplicates.exact_rows,
         conflicting_duplicates=duplicates.conflicting_rows,
-        missing=missing_values(raw, deals_mapping.columns),
+        missing=_missing_of_every_table(history, raw, chosen, file),
         first_created=_earliest(good, "created_date"),
         last_created=_latest(good, "created_date"),
         last_closed=_latest(good, "closed_date"),
@@ -324,6 +330,26 @@ def count_duplicates(raw: pd.DataFrame, id_column: str) -> DuplicateCounts:
         conflicting_rows=int(repeated.sum()),
         conflicting_ids=len(repeated),
     )
+
+
+def _missing_of_every_table(
+    history: Path, deals: pd.DataFrame, mapping: Mapping, deals_file: str
+) -> pd.DataFrame:
+    """Missing values of every mapped column (extra features included) of the deals file and,
+    when the export has it, of the accounts file, emptiest first."""
+    tables = [(deals_file, deals, mapping.tables["deals"])]
+    accounts = mapping.tables.get("accounts")
+    folder = history if history.is_dir() else history.parent
+    if accounts is not None and (folder / accounts.file).is_file():
+        path = folder / accounts.file
+        tables.append((path.name, read_table(path, read_dialect(path, mapping)), accounts))
+    parts = []
+    for file, raw, table in tables:
+        columns = {**table.columns, **{extra_column(e): e for e in table.features}}
+        parts.append(missing_values(raw, columns).assign(file=file))
+    every = pd.concat(parts, ignore_index=True)
+    every = every[["file", "column", "export_column", "missing", "share"]]
+    return every.sort_values("missing", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def missing_values(raw: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -552,7 +578,7 @@ def _notes(
     for row in report.suspected_leaks.itertuples(index=False):
         notes.extend(_leak_notes(row))
     features = report.missing[
-        ~report.missing["column"].map(lambda c: DEAL_COLUMNS[c].label_only)
+        ~report.missing["column"].map(lambda c: c in DEAL_COLUMNS and DEAL_COLUMNS[c].label_only)
         & report.missing["share"].ge(MOSTLY_MISSING_SHARE)
     ]
     for row in features.itertuples(index=False):
