@@ -520,3 +520,14 @@ def test_na_is_a_value_unless_the_mapping_says_it_means_missing() -> None:
     regions = apply_mapping(raw, mapping, "deals", "d.csv")["region"]
     assert regions.iloc[0] == "NA" and pd.isna(regions.iloc[1]) and regions.iloc[2] == "EMEA"
     assert parse_mapping(mapping.to_document()) == mapping
+
+
+def test_a_built_in_column_can_feed_another_sign() -> None:
+    document = {"signs": {"product": "need_fit", "owner": "icp_fit"}, **deals_doc()}
+    mapping = parse_mapping(document)
+    assert mapping.signs == {"product": "need_fit", "owner": "icp_fit"}
+    assert parse_mapping(mapping.to_document()) == mapping
+    with pytest.raises(ContractError, match="signs.colour: not a canonical column"):
+        parse_mapping({**deals_doc(), "signs": {"colour": "need_fit"}})
+    with pytest.raises(ContractError, match="unknown sign 'walls'"):
+        parse_mapping({**deals_doc(), "signs": {"product": "walls"}})

@@ -179,3 +179,14 @@ def test_policy_thresholds_come_from_out_of_fold_predictions(
     )
     deal = closed.index.get_indexer(snaps["deal_row"])[rows]
     np.testing.assert_allclose(policy_saw["p_regret"], regret[deal])
+
+
+def test_the_mappings_signs_move_a_columns_features_in_the_catalogue(trained) -> None:
+    import copy
+
+    model = copy.copy(trained.model)
+    assert model.feature_catalogue["seller_win_rate"].sign == "deal_context"
+    model.signs = {"owner": "icp_fit"}
+    catalogue = model.feature_catalogue
+    assert catalogue["seller_win_rate"].sign == catalogue["seller_closed_deals"].sign == "icp_fit"
+    assert catalogue["region"].sign == "deal_context"

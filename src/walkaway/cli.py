@@ -292,7 +292,7 @@ def recommendation_table(by_recommendation: pd.DataFrame) -> Table:
         table.add_row(
             str(name),
             f"{int(row['deals']):,}",
-            f"{row['value']:,.0f}",
+            f"{row['value']:,.0f}" if row["valued"] else "unknown (no amounts)",
             f"{row['p_win']:.1%}",
             f"{row['p_good']:.1%}",
             *[f"{row[f'effect_{s}']:+.1f}" for s in SIGNS],

@@ -9,6 +9,7 @@ that are only known after the outcome (labels, never features) and the regret ho
     delimiter: ";"                   # of the CSV files; detected when omitted
     decimal: ","                     # decimal mark of the numbers; detected when omitted
     na_values: ["N/A", "-"]          # texts meaning missing (an empty cell always is)
+    signs: {product: need_fit}       # a built-in column's features counted in another sign
     export_date: 2025-12-31          # when the export was taken (default: its latest real event)
     post_outcome: [Gross Margin %]   # export columns known only after the deal closed
     regret: {horizon_days: 365}
@@ -136,6 +137,7 @@ class Mapping:
     # Texts that mean "missing" in this export (besides an empty cell), e.g. ["N/A", "-"]. Not
     # guessed: "NA" is North America in a region column.
     na_values: tuple[str, ...] = ()
+    signs: dict[str, str] = field(default_factory=dict)  # canonical column -> another sign
 
     def to_document(self) -> dict[str, Any]:
         """The mapping as a document :func:`parse_mapping` reads back into an equal mapping
@@ -173,6 +175,7 @@ class Mapping:
             "export_date": None if self.export_date is None else str(self.export_date.date()),
             "post_outcome": list(self.post_outcome),
             "na_values": list(self.na_values) or None,
+            "signs": dict(self.signs) or None,
             "regret": {
                 "horizon_days": self.regret_horizon_days,
                 "churn": rule.churn,
@@ -318,6 +321,7 @@ class MappingDocument(_Strict):
     export_date: date | str | None = None
     post_outcome: list[str] = []
     na_values: list[str] = []
+    signs: dict[str, Sign] = {}
     regret: RegretDocument = RegretDocument()
     tables: dict[str, dict[str, Any] | None]
 
@@ -496,6 +500,7 @@ def parse_mapping(document: Any, source: str = "<mapping>") -> Mapping:
         delimiter=spec.delimiter,
         decimal=spec.decimal,
         na_values=tuple(spec.na_values),
+        signs=_parse_signs(spec.signs, fail),
     )
 
 
@@ -506,6 +511,19 @@ def _validate(model: type[_Model], document: Any, where: tuple, fail: Callable) 
     except ValidationError as error:
         errors = [{**e, "loc": (*where, *e["loc"])} for e in error.errors()]
         raise fail(_message(errors, model, len(where))) from None
+
+
+def _parse_signs(signs: dict[str, str], fail: Callable[[str], ContractError]) -> dict[str, str]:
+    """``signs:``: built-in columns whose features count in another sign than their own."""
+    from walkaway.features import FEATURES_OF_COLUMN  # the features module imports contracts
+
+    for column in signs:
+        if column not in FEATURES_OF_COLUMN:
+            known = ", ".join(sorted(FEATURES_OF_COLUMN))
+            raise fail(
+                f"signs.{column}: not a canonical column with features of its own (those: {known})"
+            )
+    return dict(signs)
 
 
 def _parse_export_date(value: object, fail: Callable[[str], ContractError]) -> pd.Timestamp | None:

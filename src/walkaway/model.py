@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, clone
 
 from walkaway.contracts import normalise_category
 from walkaway.explanations import explain_p_good, group_matrix, p_good, reasons
-from walkaway.features import FEATURES, build_features
+from walkaway.features import FEATURES, build_features, with_signs
 from walkaway.features.deal_age import FEATURES as AGE_FEATURES
 from walkaway.heads import CALIBRATION_FOLDS, Head, NotEnoughData, candidates, fit_head
 from walkaway.labels import DEFAULT_HORIZON_DAYS
@@ -103,6 +103,7 @@ class WalkawayModel(BaseEstimator):
         list_prices: dict[str, float] | None = None,
         head_shapes: dict[str, dict[str, object]] | None = None,
         age_aware: bool = True,
+        signs: dict[str, str] | None = None,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -114,6 +115,7 @@ class WalkawayModel(BaseEstimator):
         self.list_prices = list_prices
         self.head_shapes = head_shapes
         self.age_aware = age_aware
+        self.signs = signs  # canonical column -> the sign its features count in (the mapping's)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
@@ -318,7 +320,8 @@ class WalkawayModel(BaseEstimator):
     def feature_catalogue(self) -> dict[str, Feature]:
         """Every feature's sign and words: the built-in ones and the mapping's extras."""
         extras = self.features_.named_transformers.get("extra")
-        return {**FEATURES, **(extras.catalogue() if extras is not None else {})}
+        built_in = with_signs(FEATURES, getattr(self, "signs", None))  # older models: none
+        return {**built_in, **(extras.catalogue() if extras is not None else {})}
 
     # ------------------------------------------------------------------ features
     def _encode(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -157,8 +157,10 @@ class PipelineDigest:
         labels = recommendation.astype(str).to_numpy()
         amount = pd.to_numeric(scores["amount"], errors="coerce").astype(float).fillna(0.0)
         p_good = pd.to_numeric(scores["p_good"], errors="coerce").astype(float)
+        known = pd.to_numeric(scores["amount"], errors="coerce").notna()
         parts = {
             "deals": np.ones(len(scores)),
+            "valued": known.to_numpy(dtype=float),  # deals with an amount
             "value": amount.to_numpy(),
             "good_value": (p_good.fillna(0.0) * amount).to_numpy(),
         }
@@ -219,7 +221,7 @@ class PipelineDigest:
         -------
         pandas.DataFrame
             Indexed by recommendation (every known one, even without deals), with ``deals``,
-            ``value``, ``good_value``, ``p_win``, ``p_good`` and ``effect_<group>`` (means; NaN
+            ``valued`` (deals with an amount), ``value``, ``good_value``, ``p_win``, ``p_good`` and ``effect_<group>`` (means; NaN
             without deals).
 
         Examples
@@ -231,6 +233,7 @@ class PipelineDigest:
         totals = self.totals.reindex(self.recommendations()).fillna(0.0)
         table = pd.DataFrame(index=totals.index.rename("recommendation"))
         table["deals"] = totals["deals"].round().astype(np.int64)
+        table["valued"] = totals["valued"].round().astype(np.int64)
         table["value"] = totals["value"]
         table["good_value"] = totals["good_value"]
         for column in MEANED:
@@ -267,7 +270,7 @@ class PipelineDigest:
 
 
 def _empty_totals() -> pd.DataFrame:
-    columns = ["deals", "value", "good_value"]
+    columns = ["deals", "valued", "value", "good_value"]
     columns += [f"{kind}_{c}" for c in MEANED for kind in ("sum", "n")]
     return pd.DataFrame(columns=columns, dtype=float)
 

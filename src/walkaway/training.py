@@ -307,6 +307,7 @@ def model_for(history: History, **settings: object) -> WalkawayModel:
         horizon_days=history.mapping.regret_horizon_days,
         extra_features=history.mapping.extra_features() or None,
         list_prices=history.list_prices() or None,
+        signs=history.mapping.signs or None,
         **settings,
     )
 

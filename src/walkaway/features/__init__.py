@@ -8,8 +8,11 @@ catalogue) travels inside the model.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sklearn.pipeline import FeatureUnion
 
+from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS
 from walkaway.features import (
     deal_age,
     deal_context,
@@ -29,6 +32,33 @@ FEATURES: dict[str, Feature] = {
     **deal_age.FEATURES,
     **deal_progress.FEATURES,
 }
+
+
+# Canonical columns and the built-in features that come from them alone: a mapping's
+# ``signs: {product: need_fit}`` moves those features to another sign. Every other feature
+# combines several columns (the ICP similarity, capability coverage) and keeps its sign.
+FEATURES_OF_COLUMN: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in FEATURES if name in DEAL_COLUMNS or name in ACCOUNT_COLUMNS},
+    "incumbent_vendor": ("incumbent_present",),
+    "owner": ("seller_win_rate", "seller_closed_deals"),
+    "account_id": ("prior_wins_at_account", "prior_losses_at_account"),
+}
+
+
+def with_signs(catalogue: dict[str, Feature], signs: dict[str, str] | None) -> dict[str, Feature]:
+    """``catalogue`` with the features of each column in ``signs`` moved to its sign.
+
+    Examples
+    --------
+    >>> with_signs(FEATURES, {"product": "need_fit"})["product"].sign
+    'need_fit'
+    """
+    moved = dict(catalogue)
+    for column, sign in (signs or {}).items():
+        for name in FEATURES_OF_COLUMN.get(column, ()):
+            if name in moved:
+                moved[name] = replace(moved[name], sign=sign)
+    return moved
 
 
 def build_features(
