@@ -165,7 +165,7 @@ def test_resolve_mapping_says_why_and_prefers_the_models_own_to_any_found(
         "name: beside\ntables:\n  deals:\n    columns: {deal_id: deal_id}\n", encoding="utf-8"
     )
     chosen = resolve_mapping(canonical, None, remembered)
-    assert chosen.name == "maven-crm" and "mapping.yaml beside the export is not used" in (
+    assert chosen.name == "maven-crm" and "mapping.yaml beside the export differs" in (
         chosen.chosen_because
     )
     given = resolve_mapping(canonical, "synthetic-crm", remembered)

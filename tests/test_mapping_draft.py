@@ -192,7 +192,7 @@ def test_a_number_zero_for_every_lost_deal_is_post_outcome_not_the_amount(tmp_pa
     assert mapping.post_outcome == ("Booked Value",)
     assert "amount" not in mapping.tables["deals"].columns
     assert findings_with(draft, "'Booked Value'", "0 or empty for all 10 lost deals")
-    assert findings_with(draft, "TODO", "no deal amount", "'Booked Value'")
+    assert findings_with(draft, "NOTE", "no deal amount", "'Booked Value'")
     # "None" as a rival means no rival: mapped to blank
     assert mapping.tables["deals"].values["incumbent_vendor"] == {"none": ""}
 

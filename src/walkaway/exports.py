@@ -165,8 +165,11 @@ def resolve_mapping(
         return replace(load_mapping(mapping), chosen_because="given with --mapping")
     if remembered is not None:
         because = "the mapping the model was trained with"
-        if beside.is_file():
-            because += f"; {beside.name} beside the export is not used: pass --mapping for it"
+        if beside.is_file() and load_mapping(beside) == remembered:
+            because += f", the same as {beside.name} beside the export"
+        elif beside.is_file():
+            because += f"; {beside.name} beside the export differs and is not used: pass "
+            because += "--mapping for it"
         return replace(remembered, chosen_because=because)
     if beside.is_file():
         return replace(load_mapping(beside), chosen_because=f"{beside.name} beside the export")

@@ -41,12 +41,15 @@ from walkaway.contracts import (
     TRUE_WORDS,
     ContractError,
 )
-from walkaway.exports import iter_table
-from walkaway.mapping import parse_mapping
+from walkaway.exports import iter_table, read_dialect
+from walkaway.leakage import POST_CLOSE_NAMES
+from walkaway.mapping import ROW_NUMBER, parse_mapping
+from walkaway.signs import GROUPS, TITLES
 
 __all__ = ["DATE_FORMATS", "MappingDraft", "draft_mapping"]
 
 NEARLY_UNIQUE = 0.98  # share of distinct values among filled cells for a deal id
+MIN_ACCOUNTS = 10  # fewer accounts, each with 10 deals or more: a category, not an id
 MOSTLY = 0.95  # share of filled cells that must parse for a numeric or date column
 MOSTLY_YES_NO = 0.9  # share of filled cells that must be yes/no words for a yes/no column
 MAX_OUTCOME_VALUES = 50  # an outcome or stage column has a handful of distinct values
@@ -278,6 +281,12 @@ def draft_mapping(
             f"{deals.name}."
         ),
     }
+    dialect = read_dialect(deals)  # as detected: written down, so a reviewer sees it
+    if dialect.delimiter != ",":
+        document["delimiter"] = dialect.delimiter
+    if dialect.decimal != ".":
+        document["decimal"] = dialect.decimal
+    drafter.findings += [f"NOTE: {note}." for note in dialect.notes]
     if drafter.date_format is not None:
         document["date_format"] = drafter.date_format
     if drafter.undated:
@@ -293,6 +302,71 @@ def draft_mapping(
 
 
 # --------------------------------------------------------------------------- names and values
+
+
+# The sign an extra column's name suggests, first match wins; anything else is deal context.
+SIGN_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        "glass_walls",
+        r"competit|rival|incumbent|vendor|supplier|tender|rfp\b|rfq\b|rfi\b|bid|"
+        r"relationship|decision maker|sponsor|champion|access|procurement|framework",
+    ),
+    (
+        "need_fit",
+        r"need|requirement|capabilit|feature|fit\b|customi[sz]|bespoke|integrat|use case|pain|"
+        r"scope|"
+        r"module|spec|solution|technical|demo|trial|pilot|proof",
+    ),
+    (
+        "icp_fit",
+        r"industry|sector|vertical|employee|headcount|revenue|turnover|size|segment|"
+        r"customer|client|company|ownership|founded|status|tier|market",
+    ),
+)
+
+
+def guess_sign(key: str) -> str:
+    """The sign a normalised column name suggests (deal context when none does).
+
+    Examples
+    --------
+    >>> guess_sign("competitors present"), guess_sign("customer status"), guess_sign("rfi")
+    ('glass_walls', 'icp_fit', 'glass_walls')
+    >>> guess_sign("needs documented"), guess_sign("discount")
+    ('need_fit', 'deal_context')
+    """
+    for sign, words in SIGN_WORDS:
+        if _matches(key, words):
+            return sign
+    return "deal_context"
+
+
+def name_fit(key: str, canonical: str) -> int:
+    """How well a normalised column name names a canonical column: 2 exactly ("formal
+    tender"), 1 abbreviated word by word ("forml tend", "frml tndr"), else 0.
+
+    Examples
+    --------
+    >>> name_fit("formal tender", "formal_tender"), name_fit("forml tend", "formal_tender")
+    (2, 1)
+    >>> name_fit("rfi", "formal_tender"), name_fit("tender", "formal_tender")
+    (0, 0)
+    """
+    words = canonical.split("_")
+    parts = key.split()
+    if parts == words:
+        return 2
+    if len(parts) != len(words):
+        return 0
+    return int(all(_abbreviates(part, word) for part, word in zip(parts, words, strict=True)))
+
+
+def _abbreviates(part: str, word: str) -> bool:
+    """``part`` starts like ``word`` and its letters appear in ``word`` in order."""
+    if not part or part[0] != word[0] or len(part) > len(word):
+        return False
+    rest = iter(word)
+    return all(letter in rest for letter in part)
 
 
 def normalise_name(name: str) -> str:
@@ -380,7 +454,17 @@ def _relative_file(path: Path, deals: Path) -> str:
 
 def _ordered_document(document: dict[str, Any]) -> dict[str, Any]:
     """The document with keys in reading order and canonical columns in contract order."""
-    top = ("name", "description", "date_format", "dates", "post_outcome", "regret", "tables")
+    top = (
+        "name",
+        "description",
+        "delimiter",
+        "decimal",
+        "date_format",
+        "dates",
+        "post_outcome",
+        "regret",
+        "tables",
+    )
     ordered = {key: document[key] for key in top if key in document}
     ordered.update({k: v for k, v in document.items() if k not in ordered})
     tables = document.get("tables")
@@ -541,6 +625,8 @@ class _DealsDrafter:
         self.date_format: str | None = None
         self.outcomes: pd.Series | None = None  # each row's canonical outcome
         self.left_out: dict[str, list[str]] = {}  # file -> columns not mapped
+        self.features: dict[str, str] = {}  # extra export column -> the sign guessed
+        self.ignored: dict[str, str] = {}  # export column -> why it is no feature
         self.undated = False  # no dates, and the mapping format can say so (`dates: none`)
 
     # -- bookkeeping
@@ -569,6 +655,8 @@ class _DealsDrafter:
         spec: dict[str, Any] = {"file": file, "columns": dict(self.columns)}
         if self.values:
             spec["values"] = {k: v for k, v in self.values.items() if k in self.columns}
+        if self.features:
+            spec["features"] = dict(self.features)
         return spec
 
     # -- the steps, in the order they claim columns
@@ -586,8 +674,8 @@ class _DealsDrafter:
         self.find_amount()
         self.find_features(CONTEXT_RULES)
         self.find_stage()
+        self.find_extra_features()
         self.report_features()
-        self.report_customer_facts()
 
     def find_deal_id(self) -> None:
         candidates = []
@@ -603,9 +691,12 @@ class _DealsDrafter:
             if score:
                 candidates.append((score, column.unique_share, column))
         if not candidates:
-            self.todo(
-                "no deal id found (a column named like an id or number whose values are all "
-                "different): deal_id is required; add it under tables.deals.columns."
+            self.columns["deal_id"] = ROW_NUMBER
+            self.note(
+                "no deal id column (named like an id or number, every value different): "
+                "deal_id: row_number gives each row its number as its id (row-2 is the first "
+                "deal), which names a deal in this file only; map an id column instead if the "
+                "export has one."
             )
             return
         column = max(candidates, key=lambda c: (c[0], c[1]))[2]
@@ -712,6 +803,8 @@ class _DealsDrafter:
                 continue
             if _matches(column.key, OWNER_WORDS) or column.unique_share >= 1.0:
                 continue
+            if len(column.counts) < MIN_ACCOUNTS and column.n_filled >= 10 * len(column.counts):
+                continue  # a few values (New / Current / Past) describe, they do not identify
             score = 2 * bool(_matches(column.key, r"id\b|number\b|code\b|key\b"))
             score += 5 * (column.key == "account id")
             candidates.append((score, -list(self.sample.columns).index(column.name), column))
@@ -932,11 +1025,16 @@ class _DealsDrafter:
         for canonical, words, kind in rules:
             if canonical in self.columns:
                 continue
-            matching = [c for c in self.free() if _matches(c.key, words)]
-            exact = [c for c in matching if c.key == canonical.replace("_", " ")]
-            for column in exact + matching:
+            named = [(name_fit(c.key, canonical), c) for c in self.free()]
+            ranked = sorted(
+                ((fit, c) for fit, c in named if fit or _matches(c.key, words)),
+                key=lambda pair: -pair[0],
+            )
+            for _, column in ranked:
                 if not column.n_filled:
                     continue
+                if canonical == "incumbent_vendor" and column.yes_no:
+                    continue  # "competitors present: yes" says a rival bids, not who is in
                 if _fits(column, kind):
                     self.columns[canonical] = column.name
                     self.check_feature(canonical, column)
@@ -1012,10 +1110,10 @@ class _DealsDrafter:
         because = (
             f" ({_listed(leaky)} looks like one but is known only after the close)" if leaky else ""
         )
-        self.todo(
-            f"no deal amount known before the close was found{because}: amount is required by "
-            "the contract (the value of the deal as quoted); add a column to the export, e.g. "
-            "the list price of the product offered, and map it under tables.deals.columns."
+        self.note(
+            f"no deal amount known before the close was found{because}: amount is optional, "
+            "but without it there is no expected return (glass walls never say compete) and "
+            "no pipeline value; map one under tables.deals.columns if the export has it."
         )
 
     def find_stage(self) -> None:
@@ -1050,14 +1148,40 @@ class _DealsDrafter:
         for why in self.post_outcome.values():
             self.note(why)
 
-    def report_customer_facts(self) -> None:
-        facts = [c.name for c in self.free() if _matches(c.key, CUSTOMER_FACT_WORDS)]
-        if facts:
-            self.note(
-                f"{_listed(facts)} describe the customer but sit in the deals file; walkaway "
-                "reads customer facts (industry, employees, revenue) from an accounts table "
-                "keyed by account_id (--accounts), so they are left out."
+    def find_extra_features(self) -> None:
+        """Every column still free is a feature of the sign its name suggests (a TODO to
+        review), or is ignored for a reason a reviewer can check."""
+        for column in self.free():
+            reason = self.ignore_reason(column)
+            if reason:
+                self.ignored[column.name] = reason
+                continue
+            self.features[column.name] = guess_sign(column.key)
+        if self.features:
+            by_sign = {
+                sign: [name for name, s in self.features.items() if s == sign] for sign in GROUPS
+            }
+            said = "; ".join(
+                f"{TITLES[sign]}: {_listed(names, 40)}" for sign, names in by_sign.items() if names
             )
+            self.todo(
+                f"features guessed from their names (tables.deals.features), check each sign: "
+                f"{said}."
+            )
+
+    def ignore_reason(self, column: _Column) -> str | None:
+        """Why a free column is no feature, or None when it can be one."""
+        if not column.n_filled:
+            return "empty"
+        if len(column.counts) == 1:
+            return f"one value only ({_listed(column.counts.index)})"
+        if column.unique_share >= NEARLY_UNIQUE and not column.numeric and column.n_filled > 20:
+            return "id-like (every value different)"
+        if POST_CLOSE_NAMES.search(column.name):
+            return "named like a measure of the sales process up to the close (post-outcome)"
+        if column.dated:
+            return "a date (walkaway reads dates as the deal's creation and close only)"
+        return None
 
     # -- the end: what is missing, left out, or beside the export
 
@@ -1077,8 +1201,14 @@ class _DealsDrafter:
                 )
 
     def report_left_out(self) -> None:
-        self.left_out[self.file] = [c.name for c in self.free()]
-        parts = [f"{file}: {_listed(names, 40)}" for file, names in self.left_out.items() if names]
+        self.left_out[self.file] = [c.name for c in self.free() if c.name not in self.features]
+        ignored = [f"'{name}' ({why})" for name, why in self.ignored.items()]
+        if ignored:
+            self.note(f"{self.file}: ignored: {', '.join(ignored)}.")
+        others = {
+            file: names for file, names in self.left_out.items() if file != self.file and names
+        }
+        parts = [f"{file}: {_listed(names, 40)}" for file, names in others.items()]
         if parts:
             self.note(
                 "left out (not mapped; map any that is a feature walkaway knows, see "
