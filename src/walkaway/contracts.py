@@ -482,8 +482,12 @@ def check_table(
             )
     typed = pd.DataFrame(index=raw.index)
     for name in [c for c in raw.columns if c in specs or c.startswith(EXTRA_PREFIX)]:
-        if name.startswith(EXTRA_PREFIX):  # a mapping's extra feature: kept as written
-            typed[name] = raw[name].astype(object).where(~_blank(raw[name]), np.nan)
+        if name.startswith(EXTRA_PREFIX):  # a mapping's extra feature: kept as written...
+            kept = raw[name].astype(object).where(~_blank(raw[name]), np.nan)
+            if decimal != ".":  # ...but for numbers with a decimal comma, read the way it says
+                numbers = parse_numbers(kept.astype("string").str.strip(), decimal)
+                kept = kept.where(numbers.isna(), numbers.map(repr).astype(object))
+            typed[name] = kept
             continue
         parsed, bad, rule = _parse_column(raw[name], specs[name], date_format, decimal)
         typed[name] = parsed
