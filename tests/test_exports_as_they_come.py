@@ -227,3 +227,6 @@ def test_a_questionnaire_trains_and_scores_on_the_command_line(
     scored = pd.read_csv(out)
     assert len(scored) == 120
     assert scored["deal_id"].iloc[0] == "row-2"
+    reasons = scored[[c for c in scored if c.startswith("reasons_")]].fillna("").agg(" ".join, 1)
+    assert reasons.str.contains(r"Customer status: (?:New|Current|Past)").any(), "as spelled"
+    assert not reasons.str.contains(r"Customer status: (?:new|current|past)").any()

@@ -149,6 +149,8 @@ class CheckedTable:
     problems: list[Problem] = field(default_factory=list)
     date_format: str | None = None  # the one used: the mapping's, else inferred from the values
     notes: list[str] = field(default_factory=list)  # what was decided without being told
+    # Category column -> {compared value: the export's own spelling}, for words shown to users.
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def rejected_rows(self) -> list[int]:
@@ -315,6 +317,26 @@ def wrong_date_format(values: pd.Series, date_format: str | None) -> str | None:
         if fmt != date_format and parse_dates(filled, fmt).notna().all():
             return fmt or "ISO 8601"
     return None
+
+
+def spellings_of(values: pd.Series) -> dict[str, str]:
+    """Each compared (normalised) value of a text column -> its most common spelling as written
+    (trimmed, inner spaces collapsed), so that reasons say "Product D", not "product d".
+
+    Examples
+    --------
+    >>> spellings_of(pd.Series(["Product D", " product  D", "Product D", "NA", None]))
+    {'na': 'NA', 'product d': 'Product D'}
+    """
+    text = values.dropna().astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
+    text = text[text != ""]
+    if text.empty:
+        return {}
+    counts = pd.DataFrame({"key": text.str.lower(), "spelling": text}).value_counts()
+    ordered = counts.reset_index().sort_values(
+        ["key", "count", "spelling"], ascending=[True, False, True]
+    )
+    return dict(ordered.drop_duplicates("key")[["key", "spelling"]].itertuples(index=False))
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -504,7 +526,16 @@ def check_table(
         problems.extend(_closed_date_problems(typed, file, names))
     problems = _first_per_cell(problems)
     bad_rows = {p.row for p in problems}
-    return CheckedTable(typed.loc[~typed.index.isin(bad_rows)], problems, date_format, notes)
+    words = [c for c in raw.columns if c.startswith(EXTRA_PREFIX)]
+    words += [c for c in raw.columns if c in specs and specs[c].kind in ("category", "outcome")]
+    spellings = {
+        c: spellings_of(raw[c])
+        for c in words
+        if raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c])
+    }
+    return CheckedTable(
+        typed.loc[~typed.index.isin(bad_rows)], problems, date_format, notes, spellings
+    )
 
 
 def _problems_from_pandera(cases: pd.DataFrame, file: str, names: dict[str, str]) -> list[Problem]:

@@ -278,6 +278,7 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
     folder = history if history.is_dir() else history.parent
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
+    spellings: dict[str, dict[str, str]] = {}
     for table, table_mapping in chosen.tables.items():
         path = history if (table == "deals" and history.is_file()) else folder / table_mapping.file
         if table != "deals" and not path.exists():
@@ -286,6 +287,8 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
         if checked.problems:
             raise ContractError(checked.problems)
         tables[table] = checked.frame
+        if table in ("deals", "accounts"):
+            spellings.update(checked.spellings)
     deals = tables["deals"]
     deals_file = history.name if history.is_file() else chosen.tables["deals"].file
     id_note = chosen.tables["deals"].id_note(deals_file)
@@ -307,4 +310,5 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
         mapping=chosen,
         source=str(history),
         notes=notes,
+        spellings=spellings,
     )

@@ -31,6 +31,8 @@ class History:
     mapping: Mapping
     source: str
     notes: list[str] = field(default_factory=list)  # what reading the export dropped, and why
+    # Category column -> {compared value: the export's spelling}: reasons say "Product D".
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def export_date(self) -> pd.Timestamp:

@@ -104,6 +104,7 @@ class WalkawayModel(BaseEstimator):
         head_shapes: dict[str, dict[str, object]] | None = None,
         age_aware: bool = True,
         signs: dict[str, str] | None = None,
+        spellings: dict[str, dict[str, str]] | None = None,
     ):
         self.catalogue = catalogue
         self.calibration = calibration
@@ -116,6 +117,7 @@ class WalkawayModel(BaseEstimator):
         self.head_shapes = head_shapes
         self.age_aware = age_aware
         self.signs = signs  # canonical column -> the sign its features count in (the mapping's)
+        self.spellings = spellings  # category column -> {compared value: the export's spelling}
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
@@ -299,6 +301,20 @@ class WalkawayModel(BaseEstimator):
             raise ValueError(f"the {head} head has no candidates named {sorted(names)}")
         return {"pool": chosen, "weights": (float(fixed["tree_weight"]),)}
 
+    def _as_spelled(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """Feature values with categories in the training export's spelling ("Product D"),
+        for reasons; values it never held stay as compared (lower case)."""
+        spellings = getattr(self, "spellings", None) or {}  # older models: none
+        said = raw
+        for column, spelled in spellings.items():
+            if column in raw and not pd.api.types.is_numeric_dtype(raw[column]):
+                said = said if said is not raw else raw.copy()
+                values = raw[column].astype(object)
+                said[column] = values.map(
+                    lambda v, s=spelled: s.get(v, v) if isinstance(v, str) else v
+                )
+        return said
+
     def with_amounts(self, deals: pd.DataFrame) -> pd.DataFrame:
         """Deals whose unknown amount is their product's list price (when the model knows it).
 
@@ -418,9 +434,10 @@ class WalkawayModel(BaseEstimator):
             out[f"effect_{group}"] = effects[group]
         with _timed(timings, "reasons"):
             notes = self._unseen_notes(raw)
+            said = self._as_spelled(raw)
             for group in GROUPS:
                 out[f"reasons_{group}"] = reasons(
-                    feature_points, raw, self.feature_catalogue, group, notes
+                    feature_points, said, self.feature_catalogue, group, notes
                 )
         with _timed(timings, "recommendation"):
             amount = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else None

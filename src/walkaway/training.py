@@ -308,6 +308,7 @@ def model_for(history: History, **settings: object) -> WalkawayModel:
         extra_features=history.mapping.extra_features() or None,
         list_prices=history.list_prices() or None,
         signs=history.mapping.signs or None,
+        spellings=history.spellings or None,
         **settings,
     )
 
