@@ -476,3 +476,20 @@ def test_an_export_without_an_id_column_is_assessed(tmp_path: Path) -> None:
     assert (report.won, report.lost) == (2, 1)
     assert report.conflicting_duplicates == 0  # row numbers never repeat
     assert any("semicolon-separated" in note for note in report.notes)
+
+
+def test_validate_fails_whenever_training_would_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from walkaway import jobs
+
+    folder = tmp_path / "export"
+    write_synthetic_history(folder, n_deals=600, seed=4)
+    assert jobs.validate_job(folder).refusals == []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("amount")  # as training once failed on an export without amounts
+
+    monkeypatch.setattr(jobs, "train_and_evaluate", broken)
+    (refusal,) = jobs.validate_job(folder).refusals
+    assert refusal.startswith("training failed on a sample of 600 deals (KeyError: 'amount')")

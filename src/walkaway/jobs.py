@@ -22,6 +22,7 @@ from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
 from walkaway.features.icp_fit import IcpFit, icp_in_words
 from walkaway.heads import CALIBRATION_FOLDS, Head
+from walkaway.history import History
 from walkaway.model import NotEnoughData
 from walkaway.recommendation import Policy
 from walkaway.training import HOLDOUT_SHARE, TrainingResult, model_for, train_and_evaluate
@@ -247,7 +248,36 @@ def validate_job(history: Path, mapping: str | Path | None = None) -> QualityRep
         report.refusals = model_for(checked).leak_refusals(checked.labelled())
     except (ContractError, NotEnoughData) as error:
         report.refusals = [str(error)]
+        return report
+    if not report.refusals:
+        failure = dry_run(checked)
+        report.refusals = [failure] if failure else []
     return report
+
+
+DRY_RUN_DEALS = 1_000  # validate trains on at most this many deals, as `train` would
+
+
+def dry_run(history: History) -> str | None:
+    """Train and evaluate on a seeded sample of the export as ``walkaway train`` does (nothing
+    is logged); why it failed, or None. What only the whole export has (enough deals) is not
+    judged on the sample."""
+    deals = history.deals
+    if len(deals) > DRY_RUN_DEALS:
+        deals = deals.sample(DRY_RUN_DEALS, random_state=0).sort_index()
+    try:
+        train_and_evaluate(dataclasses.replace(history, deals=deals), refit=False)
+    except NotEnoughData:
+        return None  # the sample may be short of deals the whole export has
+    except WalkawayError as error:
+        return str(error)
+    except Exception as error:  # a defect of walkaway's, said in one line rather than a trace
+        detail = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        return (
+            f"training failed on a sample of {len(deals):,} deals ({type(error).__name__}"
+            f"{': ' + detail if detail else ''}): a defect in walkaway; please report it"
+        )
+    return None
 
 
 def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:
