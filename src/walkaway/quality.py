@@ -204,7 +204,9 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
 
     report = QualityReport(
         source=str(deals_path),
-        mapping=chosen.name,
+        mapping=f"{chosen.name} ({chosen.chosen_because})"
+        if chosen.chosen_because
+        else chosen.name,
         rows=len(raw),
         problems=problems,
         rejected_rows=len({p.row for p in problems if p.row is not None}),
