@@ -61,7 +61,9 @@ def clean_report(clean_export: Path) -> QualityReport:
 
 
 def test_clean_export_keeps_the_contract(clean_report: QualityReport, clean_export: Path) -> None:
-    assert clean_report.mapping.startswith("synthetic-crm (detected: the deals file has its columns")
+    assert clean_report.mapping.startswith(
+        "synthetic-crm (detected: the deals file has its columns"
+    )
     assert clean_report.source == str(clean_export / "deals.csv")
     assert clean_report.rows == SYNTHETIC_DEALS
     assert clean_report.problems == []
