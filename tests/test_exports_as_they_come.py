@@ -146,7 +146,9 @@ def test_a_questionnaire_trains_and_scores_on_the_command_line(
     models = tmp_path / "models"
     assert main(["train", "--history", str(survey), "--models-dir", str(models)]) == 0
     out = tmp_path / "scored.csv"
-    assert score(survey / "open.csv", out, models) == 0
+    report = tmp_path / "report.html"
+    assert score(survey / "open.csv", out, models, "--report", str(report)) == 0
+    assert "No deal has an amount: the pipeline value is unknown." in report.read_text()
     scored = pd.read_csv(out)
     assert len(scored) == 120
     assert scored["deal_id"].iloc[0] == "row-2"

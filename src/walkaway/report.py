@@ -621,6 +621,11 @@ def _header(
 
 def _recommendation_section(digest: PipelineDigest) -> str:
     table = digest.by_recommendation()
+    unvalued = bool(digest.deals) and table["valued"].sum() == 0
+    figure = _image(png(value_figure(table)), "Pipeline value by recommendation")
+    if unvalued:  # an export without amounts: the value is unknown, not 0
+        table[["value", "good_value"]] = np.nan
+        figure = "<p>No deal has an amount: the pipeline value is unknown.</p>"
     deals, value = max(digest.deals, 1), digest.value or 1.0
     head = [
         "<th>Recommendation</th>",
@@ -645,7 +650,7 @@ def _recommendation_section(digest: PipelineDigest) -> str:
         f'<td class="num">{percent(row.p_good)}</td></tr>'
         for row in table.itertuples()
     ]
-    overall = table[["deals", "value", "good_value"]].sum()
+    overall = table[["deals", "value", "good_value"]].sum(min_count=1)
     mean_p_win = _overall_mean(digest, "p_win")
     mean_p_good = _overall_mean(digest, "p_good")
     foot = (
@@ -662,7 +667,7 @@ def _recommendation_section(digest: PipelineDigest) -> str:
         '<p class="lead">What the model recommends for each open deal, and how much of the '
         "pipeline sits behind each recommendation.</p>"
         f"{_table(head, rows, foot)}"
-        f"{_image(png(value_figure(table)), 'Pipeline value by recommendation')}</section>"
+        f"{figure}</section>"
     )
 
 
