@@ -7,7 +7,7 @@ library defaults on the one-hot answers, fitted on exactly walkaway's training r
 (:func:`walkaway.training.split_holdouts`). The tests build the same export
 (``tests/test_exports_as_they_come.py``)::
 
-    .venv/bin/python -m benchmarks.questionnaire --deals 1500 --seed 2
+    .venv/bin/python -m benchmarks.questionnaire --deals 1500 --seed 2 [--out DIR]
 """
 
 from __future__ import annotations
@@ -127,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=1_500)
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="keep the export (and its drafted mapping) here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        export = write_questionnaire(Path(folder) / "survey", args.deals, args.seed)
+        export = write_questionnaire(args.out or Path(folder) / "survey", args.deals, args.seed)
         comparison = compare_with_one_hot(load_history(export))
     importance = comparison.result.sign_importance()
     print(f"Questionnaire export: {args.deals:,} deals, seed {args.seed}, mapping drafted unedited")
