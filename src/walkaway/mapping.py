@@ -291,7 +291,7 @@ class TableDocument(_Strict):
 
     file: str | None = None
     columns: dict[str, Any] = {}  # export column names (checked in _parse_table)
-    values: dict[str, dict[str | int | float | bool, str | int | float | bool]] = {}
+    values: dict[str, dict[str | int | float | bool, str | int | float | bool | None]] = {}
     features: dict[str, Sign] = {}
 
 
@@ -581,7 +581,9 @@ def _parse_table(
                 f"tables.{table}.values.{canonical} must map export values to canonical values"
             )
     normalised = {
-        canonical: {str(k).strip().lower(): str(v) for k, v in value_map.items()}
+        canonical: {
+            str(k).strip().lower(): "" if v is None else str(v) for k, v in value_map.items()
+        }
         for canonical, value_map in spec.values.items()
     }
     if spec.features and table == "products":
