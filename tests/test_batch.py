@@ -331,7 +331,7 @@ def test_a_mappings_extra_columns_are_features_of_their_sign(
     out = tmp_path / "scored.csv"
     assert score(export / "pipeline.csv", out, tmp_path / "models") == 0
     scored = pd.read_csv(out)
-    assert scored["reasons_glass_walls"].str.contains("Rival Pricing: undercut").any()
+    assert scored["reasons_glass_walls"].str.contains("Rival Pricing: Undercut").any()
 
 
 def test_the_deal_history_beside_the_pipeline_travels_with_each_deal(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -318,7 +318,7 @@ class MappingDocument(_Strict):
     duplicates: Literal["reject", "drop"] = "reject"
     delimiter: Literal[DELIMITERS] | None = None  # type: ignore[valid-type]
     decimal: Literal[DECIMALS] | None = None  # type: ignore[valid-type]
-    export_date: date | str | None = None
+    export_date: Any = None  # checked by _parse_export_date (YAML may parse it as a date)
     post_outcome: list[str] = []
     na_values: list[str] = []
     signs: dict[str, Sign] = {}
