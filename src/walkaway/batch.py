@@ -224,7 +224,8 @@ def score_file(
     chosen = resolve_mapping(deals, mapping, remembered_mapping)
     # The deals file's own columns first: a mapping that does not fit it must be named as
     # such, not as a missing column of the accounts file read next.
-    first_rows = iter_table(deals, chunk_size=1, dialect=read_dialect(deals, chosen))
+    dialect = read_dialect(deals, chosen)  # decided once: it reads the whole file's bytes
+    first_rows = iter_table(deals, chunk_size=1, dialect=dialect)
     try:
         first = next(first_rows, None)
         if first is not None:
@@ -247,7 +248,6 @@ def score_file(
     output = _TableWriter(out, columns)
     rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
     first_row: dict[str, int] = {}
-    dialect = read_dialect(deals, chosen)
     result.notes += dialect.notes
     id_note = chosen.tables["deals"].id_note(deals.name)
     result.notes += [id_note] if id_note else []

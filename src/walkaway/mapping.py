@@ -44,7 +44,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
-    StringConstraints,
     ValidationError,
     field_validator,
 )
@@ -266,7 +265,6 @@ def _sign(value: str) -> str:
 
 
 Sign = Annotated[str, AfterValidator(_sign)]
-ExportColumn = Annotated[str, StringConstraints(min_length=1)]
 
 
 class RegretDocument(_Strict):
