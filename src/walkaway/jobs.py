@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import yaml
 
 from walkaway import __version__
 from walkaway.batch import DEFAULT_CHUNK_SIZE, BatchResult, rejects_path, score_file
@@ -26,6 +25,7 @@ from walkaway.history import History
 from walkaway.model import NotEnoughData
 from walkaway.recommendation import Policy
 from walkaway.training import HOLDOUT_SHARE, TrainingResult, model_for, train_and_evaluate
+from walkaway.yaml_files import read_yaml
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
     from walkaway.quality import QualityReport
@@ -53,12 +53,7 @@ def read_policy(path: Path) -> dict[str, float]:
         Naming the file and the unknown or non-numeric threshold.
     """
     known = [f.name for f in dataclasses.fields(Policy)]
-    try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ContractError(
-            [Problem(Path(path).name, None, None, f"unreadable policy ({type(error).__name__})")]
-        ) from None
+    document = read_yaml(path, "policy") or {}
     if not isinstance(document, dict):
         raise ContractError(
             [Problem(Path(path).name, None, None, "a policy maps threshold names to numbers")]

@@ -37,7 +37,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -52,6 +51,7 @@ from walkaway.contracts import TABLE_COLUMNS, ContractError, Problem, extra_colu
 from walkaway.csv_dialect import DECIMALS, DELIMITERS
 from walkaway.labels import RegretRule
 from walkaway.signs import GROUPS
+from walkaway.yaml_files import read_yaml
 
 _Model = TypeVar("_Model", bound=BaseModel)
 ROW_NUMBER = "row_number"  # ``deal_id: row_number``: an export without an id column
@@ -240,15 +240,8 @@ def load_mapping(path: Path | str) -> Mapping:
     if not path.is_file():
         names = ", ".join(sorted(shipped))
         raise ContractError([Problem(str(path), None, None, f"no such mapping (shipped: {names})")])
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ContractError([Problem(path.name, None, None, "not a UTF-8 text file")]) from None
-    except yaml.YAMLError as error:
-        line = getattr(getattr(error, "problem_mark", None), "line", None)
-        where = f" at line {line + 1}" if line is not None else ""
-        raise ContractError([Problem(path.name, None, None, f"not valid YAML{where}")]) from None
-    return parse_mapping(document, source=path.name)
+    # Bounded and plain: no file over a size cap, no anchors or aliases (an alias bomb).
+    return parse_mapping(read_yaml(path, "mapping"), source=path.name)
 
 
 class _Strict(BaseModel):

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from walkaway.contracts import (
     DATE_FORMATS,
@@ -45,6 +44,7 @@ from walkaway.exports import iter_table, read_dialect
 from walkaway.leakage import POST_CLOSE_NAMES
 from walkaway.mapping import ROW_NUMBER, parse_mapping
 from walkaway.signs import GROUPS, TITLES
+from walkaway.yaml_files import yaml_text
 
 __all__ = ["DATE_FORMATS", "MappingDraft", "draft_mapping"]
 
@@ -209,7 +209,7 @@ class MappingDraft:
                 break_long_words=False,
                 break_on_hyphens=False,
             )
-        body = yaml.safe_dump(
+        body = yaml_text(
             _ordered_document(self.document),
             sort_keys=False,
             allow_unicode=True,
