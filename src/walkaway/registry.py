@@ -2,6 +2,9 @@
 
 - Tracking: SQLite under ``models/`` by default (``sqlite:///models/mlflow.db``, artifacts in
   ``models/artifacts``); ``MLFLOW_TRACKING_URI`` overrides, so a team server works unchanged.
+  A default models folder can be moved or copied: its artifacts are wherever its
+  ``mlflow.db`` is (see :func:`connect`), and a store that is not a readable SQLite database
+  is a :class:`RegistryError`, not a traceback.
 - The whole model (features, both heads, calibrators, explainer, policy) is logged as one
   pyfunc, :class:`WalkawayPyfunc`, with a signature and an input example, and registered as
   ``walkaway``. Calling ``predict`` on canonical deals returns scores, sign effects, reasons
@@ -39,11 +42,14 @@ import io
 import logging
 import os
 import re
+import sqlite3
 import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import joblib
 import mlflow
@@ -86,15 +92,28 @@ def tracking_uri(models_dir: Path = DEFAULT_MODELS_DIR) -> str:
 
 
 def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
-    """Point MLflow at the tracking store and return a client."""
+    """Point MLflow at the tracking store and return a client.
+
+    With the default store (no ``MLFLOW_TRACKING_URI``), ``models_dir/mlflow.db`` is first
+    checked and its artifact locations re-anchored to ``models_dir`` (see
+    :func:`_settle_default_store`): every command (train, score, promote, rollback) connects
+    here, so a moved or copied folder and a corrupted store are dealt with in one place.
+
+    Raises
+    ------
+    RegistryError
+        When the default store is not a readable SQLite database, or was moved and cannot be
+        updated.
+    """
     # MLflow's own progress bars and notices would drown the job's summary.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    if "MLFLOW_TRACKING_URI" not in os.environ:
-        models_dir.mkdir(parents=True, exist_ok=True)
-    uri = tracking_uri(models_dir)
     users_choice = os.environ.get("MLFLOW_TRACKING_URI")
+    if users_choice is None:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        _settle_default_store(models_dir)
+    uri = tracking_uri(models_dir)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     # MLflow exports the URI it is given as MLFLOW_TRACKING_URI; put back the user's own choice
@@ -102,6 +121,124 @@ def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
     if users_choice is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     return mlflow.MlflowClient(uri, uri)
+
+
+# Where a SQLite store keeps artifact locations, as absolute file URIs fixed when the
+# experiment, run, logged model or model version was created.
+_LOCATION_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "source"),  # a path for versions registered by MLflow 2
+    ("model_versions", "storage_location"),
+)
+
+
+def _artifact_root(models_dir: Path) -> str:
+    """The artifact location of the default store's experiments: ``models_dir/artifacts``."""
+    return (models_dir / "artifacts").resolve().as_uri()
+
+
+def _settle_default_store(models_dir: Path) -> None:
+    """Check that ``models_dir/mlflow.db`` is a readable SQLite database, and point its artifact
+    locations into ``models_dir`` when the folder was moved or copied.
+
+    MLflow records artifact locations as absolute paths, so a copied folder would log new runs
+    into the original's ``artifacts`` and a moved one could not find its models. In the default
+    store the artifacts always live beside ``mlflow.db``, so locations under another folder's
+    ``artifacts`` are rewritten to this one's: MLflow (and ``mlflow ui``) then resolve them as
+    before. A store that has not moved is only read. A missing ``mlflow.db`` is left for MLflow
+    to create.
+
+    Raises
+    ------
+    RegistryError
+        When the file is not a readable SQLite database, or cannot be updated (read-only).
+    """
+    database = models_dir / "mlflow.db"
+    if not database.exists():
+        return
+    with contextlib.closing(_checked_store(database)) as db:
+        try:
+            _reanchor(db, _artifact_root(models_dir))
+        except sqlite3.Error as error:
+            raise RegistryError(
+                f"{database} was moved or copied from another models folder and its artifact "
+                f"locations cannot be updated ({_one_line(str(error), 160)}): make the folder "
+                "writable and run the command again"
+            ) from None
+
+
+def _checked_store(database: Path) -> sqlite3.Connection:
+    """A connection to a SQLite file whose every page reads.
+
+    MLflow's own error for a damaged file is a SQLAlchemy traceback, and a file truncated by
+    a crash or a bad copy may only fail halfway through logging a run: checking first costs
+    milliseconds.
+
+    Raises
+    ------
+    RegistryError
+        When the file cannot be opened or is not an intact SQLite database.
+    """
+    db = None
+    try:
+        db = sqlite3.connect(database)
+        (verdict,) = db.execute("PRAGMA quick_check(1)").fetchone()
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(verdict)
+    except sqlite3.Error as error:
+        if db is not None:
+            db.close()
+        raise RegistryError(
+            f"{database} is not a readable MLflow store ({_one_line(str(error), 160)}): "
+            "restore it from a backup, or point --models-dir at another models folder"
+        ) from None
+    return db
+
+
+def _reanchor(db: sqlite3.Connection, root: str) -> None:
+    """Rewrite the artifact locations under another models folder's ``artifacts`` to ``root``.
+
+    MLflow has no API to change a stored location, hence an update of its own columns
+    (:data:`_LOCATION_COLUMNS`, those present), in one transaction.
+    """
+    columns = {
+        table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for table in {table for table, _ in _LOCATION_COLUMNS}
+    }
+    if "artifact_location" not in columns["experiments"]:
+        return  # MLflow has not set the store up yet
+    locations = db.execute("SELECT DISTINCT artifact_location FROM experiments").fetchall()
+    moved = [old for (old,) in locations if old and _another_models_folder(old, root)]
+    if not moved:
+        return
+    with db:
+        for old in moved:
+            for table, column in _LOCATION_COLUMNS:
+                if column not in columns[table]:
+                    continue
+                # A prefix compared by substr, not LIKE: file URIs hold '%' and '_'.
+                db.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                    (root, len(old) + 1, old, len(old) + 1, old + "/"),
+                )
+
+
+def _another_models_folder(location: str, root: str) -> bool:
+    """Whether an experiment's artifact location is another models folder's ``artifacts``
+    (as :func:`_experiment_id` creates them), rather than ``root`` or a location of the user's.
+    """
+    if location == root or not location.startswith("file://"):
+        return False
+    old = Path(url2pathname(urlsplit(location).path))
+    if old.name != "artifacts":
+        return False
+    try:  # the same folder reached by another path (a mount, a link) needs no rewriting
+        return not old.samefile(url2pathname(urlsplit(root).path))
+    except OSError:  # either is missing: not the same folder
+        return True
 
 
 class WalkawayPyfunc(mlflow.pyfunc.PythonModel):
@@ -272,7 +409,7 @@ def _experiment_id(client: mlflow.MlflowClient, name: str, models_dir: Path) -> 
         return found.experiment_id
     location = None
     if "MLFLOW_TRACKING_URI" not in os.environ:
-        location = (models_dir / "artifacts").resolve().as_uri()
+        location = _artifact_root(models_dir)
     return client.create_experiment(name, artifact_location=location)
 
 
