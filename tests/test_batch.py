@@ -210,13 +210,17 @@ def test_all_rows_rejected_exits_non_zero_and_keeps_the_previous_output(
 ) -> None:
     out = tmp_path / "scored.csv"
     out.write_text("previous output\n", encoding="utf-8")
+    (tmp_path / "scored.csv.rejects.csv").write_text("previous rejects\n", encoding="utf-8")
     frame = pipeline(synthetic_dir).head(3).assign(Amount="-1")
     deals = write_csv(frame, tmp_path / "pipeline.csv")
     assert score(deals, out, champion_models_dir) == 1
     err = capsys.readouterr().err.strip()
     assert "every one of the 3 rows of pipeline.csv was rejected" in err and "\n" not in err
+    assert "scored.csv.failed-rejects.csv" in err
+    # The previous output and its rejects stay together; this run's rejects are beside them.
     assert out.read_text(encoding="utf-8") == "previous output\n"
-    assert len(pd.read_csv(tmp_path / "scored.csv.rejects.csv")) == 3
+    assert (tmp_path / "scored.csv.rejects.csv").read_text() == "previous rejects\n"
+    assert len(pd.read_csv(tmp_path / "scored.csv.failed-rejects.csv")) == 3
 
 
 @pytest.mark.parametrize(

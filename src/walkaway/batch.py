@@ -1,14 +1,22 @@
 """The batch job: score an open-pipeline export, in chunks, losing nothing.
 
 Every input row comes out either scored (in the output file) or rejected (in
-``<out>.rejects.csv`` with its source row, deal id and reason). Rows are checked against the
-contract one by one; a deal id seen before, a closed deal and an empty line are rejects too.
-Both files are written beside their targets and renamed only when the job completes, so a
-crash or Ctrl-C leaves the previous outputs as they were.
+``<out>.rejects.csv`` with its source line, deal id and reason). Rows are checked against the
+contract one by one; a deal id seen before, a closed deal, an empty line and a malformed line
+(an extra field, an unbalanced quote, a NUL byte) are rejects too.
+
+The outputs (scores, rejects and the optional report) are committed together: each is written
+beside its target, and all are renamed into place only when every one of them was written.
+A crash, Ctrl-C, SIGTERM, a full disk or a read-only folder leaves the previous outputs as
+they were. One run at a time writes an output: a lock file beside it (``.<out>.lock``) makes a
+second run on the same ``--out`` refuse rather than interleave.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import time
 from collections import Counter, defaultdict
@@ -21,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from walkaway.contracts import ContractError, Problem, check_table
+from walkaway.errors import WalkawayError
 from walkaway.exports import (
     PARQUET_SUFFIXES,
     iter_table,
@@ -36,6 +45,7 @@ from walkaway.report import PipelineDigest
 from walkaway.scoring import SCORE_COLUMNS, make_inert, score_deals
 
 DEFAULT_CHUNK_SIZE = 50_000
+OUTPUT_SUFFIXES = (".csv", *PARQUET_SUFFIXES)
 # The likely cause of a reject reason shared by most rows (by the start of its rule).
 LIKELY_CAUSES = {
     "unparseable date": "the export writes dates in another format than {mapping}'s "
@@ -47,6 +57,8 @@ LIKELY_CAUSES = {
     "already closed": "the file holds closed deals: score the open pipeline only",
     "duplicate deal_id": "the export repeats deals (one row per product or per change?)",
     "is empty but required": "a required column is blank in the export (check --mapping)",
+    "the line has": "lines have more or fewer fields than the header (a delimiter inside an "
+    "unquoted value?)",
 }
 REJECT_COLUMNS = ["row", "deal_id", "reason"]
 
@@ -87,9 +99,92 @@ class BatchResult:
         )
 
 
+class OutputError(WalkawayError):
+    """An output cannot be written where it was asked for; the previous outputs are kept."""
+
+
+class EverythingRejected(WalkawayError):
+    """Not one row of the input could be scored."""
+
+
 def rejects_path(out: Path) -> Path:
     """Where the rejects of an output go: ``<out>.rejects.csv``."""
     return out.with_name(out.name + ".rejects.csv")
+
+
+def failed_rejects_path(out: Path) -> Path:
+    """Where the rejects of a run that scored nothing go, beside the kept previous outputs."""
+    return out.with_name(out.name + ".failed-rejects.csv")
+
+
+def check_output_paths(deals: Path, out: Path, report: Path | None = None) -> None:
+    """Refuse outputs that cannot be what the user meant, before anything is read or written.
+
+    Raises
+    ------
+    OutputError
+        ``out`` has an extension other than .csv, .parquet or .pq, is a folder, or is the
+        input itself; ``report`` is a folder or the input.
+    """
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputError(f"--out {out}: unknown extension '{out.suffix}' (write .csv or .parquet)")
+    targets = [("--out", out), ("--out's rejects", rejects_path(out))]
+    targets += [("--report", report)] if report is not None else []
+    for option, target in targets:
+        if target.is_dir():
+            raise OutputError(f"{option} {target} is a folder: name a file to write")
+        if target.exists() and deals.exists() and target.resolve() == deals.resolve():
+            raise OutputError(f"{option} {target} is the input file: it would be overwritten")
+
+
+class _OutputLock:
+    """An exclusive lock on an output (``.<name>.lock`` beside it), held for the whole run.
+
+    The operating system releases it when the process ends, however it ends, so a killed run
+    never leaves a lock behind.
+    """
+
+    def __init__(self, out: Path):
+        self.path = out.with_name(f".{out.name}.lock")
+        self.handle: int | None = None
+
+    def __enter__(self) -> _OutputLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise _cannot_write(self.path.parent, error) from None
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.handle)
+            raise OutputError(
+                f"another walkaway run is writing {self.path.parent / self.path.name[1:-5]} "
+                "now: wait for it to finish, or choose another --out"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            os.close(self.handle)  # closing releases the lock
+
+
+def _remove(path: Path) -> None:
+    """Remove a partial file if there is one; a folder that never existed has none."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, error: OSError) -> OutputError:
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EFBIG: "the file is too large for this file system or limit",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(error.errno, error.strerror or type(error).__name__)
+    return OutputError(f"cannot write {path}: {reason}; the previous outputs are unchanged")
 
 
 def _partial(path: Path) -> Path:
@@ -124,10 +219,19 @@ class _TableWriter:
         self.parquet = target.suffix.lower() in PARQUET_SUFFIXES
         self.writer: pq.ParquetWriter | None = None
         self.started = False
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _cannot_write(target, error) from None
         _remove_stale_partials(target)
 
     def write(self, frame: pd.DataFrame) -> None:
+        try:
+            self._write(frame)
+        except OSError as error:
+            raise _cannot_write(self.target, error) from None
+
+    def _write(self, frame: pd.DataFrame) -> None:
         frame = frame[self.columns]
         if self.parquet:
             table = pa.Table.from_pandas(frame, schema=self._schema(frame), preserve_index=False)
@@ -154,17 +258,49 @@ class _TableWriter:
                 fields.append(pa.field(name, pa.string()))
         return pa.schema(fields)
 
-    def commit(self) -> None:
+    def finish(self) -> None:
+        """Complete the temporary file (an empty table when nothing was written)."""
         if not self.started:
             self.write(pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns}))
-        if self.writer is not None:
-            self.writer.close()
+        try:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
+        except OSError as error:
+            raise _cannot_write(self.target, error) from None
+
+    def commit(self, target: Path | None = None) -> None:
+        """Rename the finished temporary file into place (``target``: elsewhere)."""
+        self.partial.replace(target or self.target)
+
+    def discard(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        except OSError:
+            pass  # a full disk: the partial file goes anyway
+        _remove(self.partial)
+
+
+class _TextWriter:
+    """A text file (the report) written beside its target, renamed by ``commit``."""
+
+    def __init__(self, target: Path):
+        self.target, self.partial = target, _partial(target)
+
+    def write(self, text: str) -> None:
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_partials(self.target)
+            self.partial.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _cannot_write(self.target, error) from None
+
+    def commit(self) -> None:
         self.partial.replace(self.target)
 
     def discard(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.partial.unlink(missing_ok=True)
+        _remove(self.partial)
 
 
 def load_accounts(path: Path | None, mapping: Mapping) -> tuple[pd.DataFrame | None, str]:
@@ -208,24 +344,73 @@ def score_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     as_of: pd.Timestamp | None = None,
     on_progress: Callable[[int], None] | None = None,
+    report: Path | None = None,
+    render_report: Callable[[BatchResult], str] | None = None,
 ) -> BatchResult:
     """Score every open deal of ``deals`` into ``out``; reject the rest with reasons.
 
     The export is read with ``mapping`` when given, else with ``remembered_mapping`` (the one
     the model was trained with), else as :func:`~walkaway.exports.resolve_mapping` finds it.
+    With ``report`` and ``render_report``, the page rendered from the finished run is written
+    too, and committed with the scores and rejects (see the module docstring). A file with a
+    header and no rows is a day without open deals: empty outputs, no error.
 
     Raises
     ------
     ContractError
         When the file cannot be read or mapped at all (not for bad rows: they are rejects).
+    OutputError
+        An output cannot be written (a folder, a read-only folder, a full disk), or another
+        run is writing it; the previous outputs are unchanged.
+    EverythingRejected
+        Rows were read and none could be scored: the previous outputs are kept, and this run's
+        rejects are in :func:`failed_rejects_path`.
     """
     started = time.perf_counter()
-    deals = Path(deals)
+    deals, out = Path(deals), Path(out)
+    check_output_paths(deals, out, report)
+    with _OutputLock(out):
+        return _score_locked(
+            deals,
+            out,
+            model,
+            model_name=model_name,
+            model_version=model_version,
+            accounts=accounts,
+            mapping=mapping,
+            remembered_mapping=remembered_mapping,
+            chunk_size=chunk_size,
+            as_of=as_of,
+            on_progress=on_progress,
+            report=report,
+            render_report=render_report,
+            started=started,
+        )
+
+
+def _score_locked(
+    deals: Path,
+    out: Path,
+    model: WalkawayModel,
+    *,
+    model_name: str | None,
+    model_version: int | None,
+    accounts: Path | None,
+    mapping: str | Path | None,
+    remembered_mapping: Mapping | None,
+    chunk_size: int,
+    as_of: pd.Timestamp | None,
+    on_progress: Callable[[int], None] | None,
+    report: Path | None,
+    render_report: Callable[[BatchResult], str] | None,
+    started: float,
+) -> BatchResult:
+    """:func:`score_file`, once the output is locked."""
     chosen = resolve_mapping(deals, mapping, remembered_mapping)
     # The deals file's own columns first: a mapping that does not fit it must be named as
     # such, not as a missing column of the accounts file read next.
     dialect = read_dialect(deals, chosen)  # decided once: it reads the whole file's bytes
-    first_rows = iter_table(deals, chunk_size=1, dialect=dialect)
+    first_rows = iter_table(deals, chunk_size=1, dialect=dialect, malformed=[])
     try:
         first = next(first_rows, None)
         if first is not None:
@@ -245,29 +430,36 @@ def score_file(
     columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
 
     result = BatchResult(accounts_note=accounts_note, mapping=chosen)
-    output = _TableWriter(out, columns)
-    rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
-    first_row: dict[str, int] = {}
     result.notes += dialect.notes
     id_note = chosen.tables["deals"].id_note(deals.name)
     result.notes += [id_note] if id_note else []
     reading = _Reading(chosen.date_format, chosen.date_format is not None, dialect.decimal)
+    output = rejects = page = None
     try:
+        output = _TableWriter(out, columns)
+        rejects = _TableWriter(rejects_path(out), REJECT_COLUMNS)
+        first_row: dict[str, int] = {}
+        malformed: list[Problem] = []
+
+        def reject(raw: pd.DataFrame, problems: list[Problem]) -> None:
+            rejects.write(_reject_rows(raw, problems, chosen))
+            result.rejected += len({p.row for p in problems})
+            first = {p.row: p for p in reversed(problems)}  # each row's first problem
+            result.reasons.update((p.column, p.rule) for p in first.values())
+
         clock = time.perf_counter()
-        for raw in iter_table(deals, chunk_size, dialect):
+        for raw in iter_table(deals, chunk_size, dialect, malformed):
             result.timings["reading"] += time.perf_counter() - clock
-            result.read += len(raw)
+            result.read += len(raw) + len(malformed)
 
             clock = time.perf_counter()
             good, problems = _check_chunk(raw, chosen, deals.name, first_row, reading)
+            problems += malformed
             result.notes += reading.notes
             reading.notes = []
             result.timings["validating"] += time.perf_counter() - clock
             if problems:
-                rejects.write(_reject_rows(raw, problems, chosen))
-                result.rejected += len({p.row for p in problems})
-                first = {p.row: p for p in reversed(problems)}  # each row's first problem
-                result.reasons.update((p.column, p.rule) for p in first.values())
+                reject(raw, problems)
 
             if len(good):
                 clock = time.perf_counter()
@@ -286,21 +478,42 @@ def score_file(
                 result.timings["writing"] += time.perf_counter() - clock
                 result.scored += len(scores)
             if on_progress is not None:
-                on_progress(len(raw))
+                on_progress(len(raw) + len(malformed))
+            malformed.clear()
             clock = time.perf_counter()
         clock = time.perf_counter()
-        rejects.commit()
-        if result.scored:
-            output.commit()  # an all-rejected run keeps the previous output
-        else:
+        output.finish()
+        rejects.finish()
+        if result.read and not result.scored:
+            rejects.commit(failed_rejects_path(out))  # the previous outputs stay together
             output.discard()
+            raise EverythingRejected(_everything_rejected(result, deals, out))
+        if report is not None and render_report is not None:
+            page = _TextWriter(report)
+            page.write(render_report(result))
+        # Every output is complete: now, and only now, replace the previous ones.
+        output.commit()
+        rejects.commit()
+        if page is not None:
+            page.commit()
         result.timings["writing"] += time.perf_counter() - clock
     except BaseException:
-        output.discard()
-        rejects.discard()
+        for writer in (output, rejects, page):
+            if writer is not None:
+                writer.discard()
         raise
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _everything_rejected(result: BatchResult, deals: Path, out: Path) -> str:
+    used = result.mapping
+    mapping = f" with the mapping {used.name} ({used.chosen_because})" if used else ""
+    return (
+        f"every one of the {result.read:,} rows of {deals.name} was rejected, read{mapping}; "
+        f"{result.main_reject_reason() or 'reasons'}; see {failed_rejects_path(out)} "
+        f"(the previous {out.name} and its rejects are kept)"
+    )
 
 
 @dataclass
@@ -329,6 +542,8 @@ def _check_chunk(
         A problem of the whole file (a date column the mapping's format misreads).
     """
     canonical = apply_mapping(raw, mapping, "deals", file)
+    if raw.empty:  # a header and no rows (or only malformed lines): nothing to check
+        return canonical, []
     names = mapping.source_names("deals")
     checked = check_table(
         canonical,

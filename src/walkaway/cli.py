@@ -262,6 +262,8 @@ def score(
         console.print(
             f"Mapping: {batch.mapping.name} ({batch.mapping.chosen_because})", soft_wrap=True
         )
+    if batch.read == 0:
+        console.print("[yellow]Note:[/yellow] the file has a header and no rows: no open deals")
     main_reason = batch.main_reject_reason()
     if main_reason:
         console.print(f"[yellow]Rejected:[/yellow] {main_reason}", soft_wrap=True)

@@ -207,12 +207,15 @@ def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
 
     Currency signs and spaces are dropped; the other mark is a thousands separator only where
     it groups digits in threes. Anything else is NaN, so ``1.234,56`` under a decimal point is
-    rejected instead of becoming 1.23456.
+    rejected instead of becoming 1.23456, and so are infinities (``inf``, ``1e400``): no deal
+    is worth infinity.
 
     Examples
     --------
     >>> parse_numbers(pd.Series(["1,234.5", "$ 1 200", "12.5", "1.234,56", "1,5", "-3e2"])).tolist()
     [1234.5, 1200.0, 12.5, nan, nan, -300.0]
+    >>> parse_numbers(pd.Series(["inf", "1e400", "-Infinity", "NaN"])).tolist()
+    [nan, nan, nan, nan]
     >>> parse_numbers(pd.Series(["1.234,56", "12,5", "1.500", "1,234.5"]), decimal=",").tolist()
     [1234.56, 12.5, 1500.0, nan]
     """
@@ -224,8 +227,8 @@ def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
     ungrouped = ~compact.str.contains(group, regex=False).fillna(False)
     usable = (grouped | ungrouped).astype(bool)
     plain = compact.str.replace(group, "", regex=False).str.replace(decimal, ".", regex=False)
-    parsed = pd.to_numeric(plain.where(usable), errors="coerce")
-    return pd.Series(parsed, index=text.index, dtype=float)
+    parsed = pd.Series(pd.to_numeric(plain.where(usable), errors="coerce"), index=text.index)
+    return parsed.astype(float).mask(np.isinf(parsed.astype(float)))
 
 
 # strptime formats tried on date columns whose mapping gives no format, most common first. Pairs
@@ -357,7 +360,9 @@ def _parse_column(
         and pd.api.types.is_numeric_dtype(values)
         and not pd.api.types.is_bool_dtype(values)
     ):
-        return values.astype(float), none_bad, ""
+        numbers = values.astype(float)
+        infinite = pd.Series(np.isinf(numbers.to_numpy()), index=values.index)
+        return numbers.mask(infinite), infinite, "not a finite number"
     if spec.kind == "bool" and pd.api.types.is_bool_dtype(values):
         return values.astype(object), none_bad, ""
     blank = _blank(values)
@@ -368,7 +373,9 @@ def _parse_column(
         other = "," if decimal == "." else "."
         looks_other = text[bad].str.contains(rf"\d{re.escape(other)}\d", regex=True).any()
         hint = f" (decimal mark is '{decimal}'; set decimal: '{other}' in the mapping if the file uses '{other}')"
-        return parsed, bad, "not a number" + (hint if looks_other else "")
+        infinite = np.isinf(pd.to_numeric(text[bad], errors="coerce")).any()
+        rule = "not a finite number" if infinite else "not a number"
+        return parsed, bad, rule + (hint if looks_other else "")
     if spec.kind == "date":
         parsed = parse_dates(text, date_format)
         shown = "yyyy-mm-dd" if date_format is None else date_format

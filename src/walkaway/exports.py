@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from walkaway.contracts import CheckedTable, ContractError, Problem, check_table, extra_column
 from walkaway.csv_dialect import CsvDialect, sniff_dialect
+from walkaway.csv_records import CsvRecords, DuplicateColumns, MalformedLine
 from walkaway.history import History, join_related, join_stage_history
 from walkaway.mapping import Mapping, RelatedTable, apply_mapping, detect_mapping, load_mapping
 
@@ -40,25 +41,38 @@ def read_dialect(path: Path, mapping: Mapping | None = None) -> CsvDialect:
     )
 
 
-def read_table(path: Path, dialect: CsvDialect | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path, dialect: CsvDialect | None = None, malformed: list[Problem] | None = None
+) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) or Parquet file as text columns.
 
-    The index holds each record's row number as a spreadsheet shows it (header = row 1) for
-    CSV, and the record number from 1 for Parquet, so messages can point at it. Blank lines
-    are not deals: they are dropped (the numbering still counts them).
+    The index holds the file line each record starts on (header = line 1) for CSV, and the
+    record number from 1 for Parquet, so messages can point at it. Blank lines are not deals:
+    they are dropped (the numbering still counts them). Malformed CSV lines (see
+    :mod:`walkaway.csv_records`) go to ``malformed`` when given, else raise.
     """
-    frame = pd.concat(list(iter_table(path, dialect=dialect)))
+    frame = pd.concat(list(iter_table(path, dialect=dialect, malformed=malformed)))
     return frame.dropna(how="all")
 
 
 def iter_table(
-    path: Path, chunk_size: int | None = None, dialect: CsvDialect | None = None
+    path: Path,
+    chunk_size: int | None = None,
+    dialect: CsvDialect | None = None,
+    malformed: list[Problem] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Stream a CSV or Parquet file in chunks of ``chunk_size`` rows (whole when None).
 
-    Each chunk is indexed by source row number (see :func:`read_table`); CSV values are text,
-    and blank lines come through as empty rows, so that every line is accounted for. The CSV
+    Each chunk is indexed by source line (see :func:`read_table`); CSV values are text, and
+    blank lines come through as empty rows, so that every line is accounted for. The CSV
     dialect is detected when not given (:func:`read_dialect`).
+
+    Raises
+    ------
+    ContractError
+        The file cannot be read at all, its header names a column twice, or (when
+        ``malformed`` is None) a line is malformed. With a ``malformed`` list, each malformed
+        line is added to it as a problem before the chunk after it is given.
     """
     name = path.name
     if not path.exists():
@@ -70,12 +84,17 @@ def iter_table(
     if path.suffix.lower() in PARQUET_SUFFIXES:
         yield from _iter_parquet(path, chunk_size)
     else:
-        yield from _iter_csv(path, chunk_size, dialect or read_dialect(path))
+        yield from _iter_csv(path, chunk_size, dialect or read_dialect(path), malformed)
 
 
 def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
     try:
         parquet = pq.ParquetFile(path)
+        names = parquet.schema_arrow.names
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            rule = f"names column '{twice}' twice: which values are its cannot be known"
+            raise ContractError([Problem(path.name, None, None, rule)])
         rows = parquet.metadata.num_rows
         first = 1
         for batch in parquet.iter_batches(batch_size=chunk_size or max(1, rows)):
@@ -90,10 +109,12 @@ def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
         raise ContractError([Problem(path.name, None, None, rule)]) from None
 
 
-def _iter_csv(path: Path, chunk_size: int | None, dialect: CsvDialect) -> Iterator[pd.DataFrame]:
-    compression = "gzip" if path.suffix.lower() == ".gz" else None
+def _iter_csv(
+    path: Path, chunk_size: int | None, dialect: CsvDialect, malformed: list[Problem] | None
+) -> Iterator[pd.DataFrame]:
+    compressed = path.suffix.lower() == ".gz"
     try:
-        with (gzip.open if compression else open)(path, "rb") as handle:
+        with (gzip.open if compressed else open)(path, "rb") as handle:
             start = handle.read(4096)
     except (OSError, EOFError) as error:
         rule = f"not a readable file ({type(error).__name__})"
@@ -101,30 +122,33 @@ def _iter_csv(path: Path, chunk_size: int | None, dialect: CsvDialect) -> Iterat
     if b"\x00" in start:
         rule = "not a CSV text file (binary content: an Excel or Parquet file saved as .csv?)"
         raise ContractError([Problem(path.name, None, None, rule)])
+    opener = gzip.open if compressed else open
     try:
-        reader = pd.read_csv(
-            path,
-            sep=dialect.delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            compression=compression,
-            encoding=dialect.encoding,
-            chunksize=chunk_size,
-        )
-        first = FIRST_DATA_ROW_CSV
-        for frame in [reader] if chunk_size is None else reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            frame.index = pd.RangeIndex(first, first + len(frame))
-            first += len(frame)
-            yield frame
-    except pd.errors.EmptyDataError:
-        raise ContractError([Problem(path.name, None, None, "the file is empty")]) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as error:
-        detail = str(error).strip().splitlines()[-1][:120]
-        rule = f"not a readable CSV file ({detail})"
+        with opener(path, "rt", encoding=dialect.encoding, newline="") as handle:
+            records = CsvRecords(handle, dialect.delimiter)
+            for frame in records.chunks(chunk_size):
+                problems = [malformed_problem(path.name, line) for line in records.malformed]
+                records.malformed.clear()
+                if malformed is not None:
+                    malformed.extend(problems)
+                elif problems:
+                    raise ContractError(problems)
+                yield frame
+    except DuplicateColumns as error:
+        raise ContractError([Problem(path.name, 1, None, str(error))]) from None
+    except ValueError as error:  # no header: the file is blank
+        if isinstance(error, ContractError):
+            raise
+        raise ContractError([Problem(path.name, None, None, str(error))]) from None
+    except (UnicodeDecodeError, OSError, EOFError) as error:
+        detail = str(error).strip().splitlines()[-1][:120] if str(error).strip() else ""
+        rule = f"not a readable CSV file ({type(error).__name__}{': ' if detail else ''}{detail})"
         raise ContractError([Problem(path.name, None, None, rule)]) from None
+
+
+def malformed_problem(file: str, line: MalformedLine) -> Problem:
+    """A malformed line as a reject reason: the line, its rule and how it starts."""
+    return Problem(file, line.line, None, f"the line {line.rule}", line.text)
 
 
 def count_rows(path: Path) -> int | None:

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from walkaway import __version__
-from walkaway.batch import DEFAULT_CHUNK_SIZE, BatchResult, rejects_path, score_file
+from walkaway.batch import (
+    DEFAULT_CHUNK_SIZE,
+    BatchResult,
+    check_output_paths,
+    rejects_path,
+    score_file,
+)
 from walkaway.contracts import ContractError, Problem
 from walkaway.errors import WalkawayError
 from walkaway.exports import load_history
@@ -160,10 +166,6 @@ class ScoringRun:
     model_version: int | None
 
 
-class EverythingRejected(WalkawayError):
-    """Not one row of the input could be scored."""
-
-
 def score_job(
     deals: Path,
     out: Path,
@@ -183,12 +185,29 @@ def score_job(
     RegistryError, ContractError
         The model or the input cannot be used at all.
     EverythingRejected
-        Every row was rejected (the rejects file says why; the previous output is kept).
+        Every row was rejected (<out>.failed-rejects.csv says why; the previous outputs are
+        kept).
     """
     from walkaway import registry
-    from walkaway.report import render_report, write_report
+    from walkaway.report import render_report
 
+    check_output_paths(Path(deals), Path(out), report)  # before the model is loaded
     loaded = registry.load_model(model_uri, models_dir=models_dir)
+
+    def page(batch: BatchResult) -> str:
+        return render_report(
+            batch.digest,
+            model_name=loaded.name,
+            model_version=loaded.version,
+            model_uri=model_uri,
+            evaluation=getattr(loaded.model, "evaluation_", None),
+            read=batch.read,
+            scored=batch.scored,
+            rejected=batch.rejected,
+            scored_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            source=str(deals),
+        )
+
     batch = score_file(
         Path(deals),
         Path(out),
@@ -201,28 +220,9 @@ def score_job(
         chunk_size=chunk_size,
         as_of=as_of,
         on_progress=on_progress,
+        report=Path(report) if report is not None else None,
+        render_report=page,
     )
-    if batch.scored == 0:
-        used = batch.mapping
-        raise EverythingRejected(
-            f"every one of the {batch.read:,} rows of {Path(deals).name} was rejected, read "
-            f"with the mapping {used.name} ({used.chosen_because}); "
-            f"{batch.main_reject_reason() or 'reasons'}; see {rejects_path(Path(out))}"
-        )
-    if report is not None:
-        html = render_report(
-            batch.digest,
-            model_name=loaded.name,
-            model_version=loaded.version,
-            model_uri=model_uri,
-            evaluation=getattr(loaded.model, "evaluation_", None),
-            read=batch.read,
-            scored=batch.scored,
-            rejected=batch.rejected,
-            scored_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-            source=str(deals),
-        )
-        write_report(Path(report), html)
     return ScoringRun(
         batch, Path(out), rejects_path(Path(out)), report, model_uri, loaded.name, loaded.version
     )
