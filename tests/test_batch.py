@@ -287,15 +287,19 @@ def test_a_job_killed_mid_run_leaves_no_output_and_the_previous_one_intact(
             AS_OF,
         ]
         process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob(f".{target.name}.partial-*")) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert list(tmp_path.glob(f".{target.name}.partial-*")), "the job never started writing"
         process.send_signal(how)
-        process.wait(timeout=60)
+        _, err = process.communicate(timeout=60)
         assert process.returncode != 0
+        assert "Traceback" not in err
+        if how == signal.SIGTERM:  # said as Ctrl-C is, in one line
+            assert process.returncode == 143
+            assert err.strip() == "walkaway: stopped by SIGTERM: no output was changed"
         if keep is None:
             assert not target.exists()
         else:

@@ -448,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         errors.print("walkaway: aborted")
         return 130
+    except Terminated as stopped:
+        errors.print(f"walkaway: stopped by SIGTERM: {stopped.unchanged}")
+        return 128 + signal.SIGTERM
     except typer.TyperException as error:  # usage mistakes: unknown option, missing value...
         message = error.format_message() if hasattr(error, "format_message") else str(error)
         errors.print(f"walkaway: {message} (see walkaway --help)", markup=False, soft_wrap=True)
@@ -455,9 +458,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class Terminated(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """SIGTERM arrived. A BaseException, so that no ``except Exception`` swallows it."""
+
+    unchanged = "no output was changed"
+
+
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: partial files are removed."""
-    raise SystemExit(128 + signum)
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: partial files are removed,
+    and the user is told so."""
+    raise Terminated()
 
 
 def run() -> None:
