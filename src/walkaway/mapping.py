@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
@@ -277,10 +277,26 @@ class RegretDocument(_Strict):
         return value
 
 
+def _inside_export_folder(name: str) -> str:
+    """A mapping names files in the export's folder only: a mapping beside an export is read
+    automatically, and must not make walkaway read (and copy into its output) a file elsewhere.
+    Files outside it are given on the command line (``--accounts``)."""
+    path = PurePath(name)
+    if path.is_absolute() or PureWindowsPath(name).is_absolute() or ".." in path.parts:
+        raise ValueError(
+            "must name a file in the export's folder (no '..', no absolute path; give a file "
+            "elsewhere on the command line, e.g. --accounts)"
+        )
+    return name
+
+
+ExportFile = Annotated[str, AfterValidator(_inside_export_folder)]
+
+
 class TableDocument(_Strict):
     """One of the canonical tables (deals, accounts, products, deal_history)."""
 
-    file: str | None = None
+    file: ExportFile | None = None
     columns: dict[str, Any] = {}  # export column names (checked in _parse_table)
     values: dict[str, dict[str | int | float | bool, str | int | float | bool | None]] = {}
     features: dict[str, Sign] = {}
@@ -294,7 +310,7 @@ class JoinDocument(_Strict):
 class RelatedDocument(_Strict):
     """Another table of the export (sales teams, say), joined onto deals for its features."""
 
-    file: str | None = None
+    file: ExportFile | None = None
     join: JoinDocument
     features: dict[str, Sign] = Field(min_length=1)
 
