@@ -105,7 +105,7 @@ def detect_delimiter(text: str) -> str | None:
         lines = lines[:-1]  # the last line may be cut in the middle
     best, best_columns = None, 1
     for delimiter in DELIMITERS:
-        rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
+        rows = _sample_rows(lines, delimiter)
         if not rows or len(rows[0]) <= 1:
             continue
         columns = len(rows[0])
@@ -115,6 +115,20 @@ def detect_delimiter(text: str) -> str | None:
         if columns > best_columns:
             best, best_columns = delimiter, columns
     return best
+
+
+def _sample_rows(lines: list[str], delimiter: str) -> list[list[str]]:
+    """The non-blank rows of ``lines`` up to the first one the csv module cannot read (a huge
+    cell, say): a malformed line is the batch's to reject, not the sniffer's to fail on."""
+    rows = []
+    reader = csv.reader(lines, delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except (StopIteration, csv.Error):
+            return rows
+        if row:
+            rows.append(row)
 
 
 def detect_decimal(frame: pd.DataFrame) -> tuple[str | None, str]:
