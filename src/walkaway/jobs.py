@@ -30,7 +30,13 @@ from walkaway.heads import CALIBRATION_FOLDS, Head
 from walkaway.history import History
 from walkaway.model import NotEnoughData
 from walkaway.recommendation import Policy
-from walkaway.training import HOLDOUT_SHARE, TrainingResult, model_for, train_and_evaluate
+from walkaway.training import (
+    HOLDOUT_SHARE,
+    TrainingResult,
+    model_for,
+    too_few_deals,
+    train_and_evaluate,
+)
 from walkaway.yaml_files import read_yaml
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
@@ -240,7 +246,10 @@ def validate_job(history: Path, mapping: str | Path | None = None) -> QualityRep
         return report  # training refuses a file that breaks the contract: nothing more to try
     try:
         checked = load_history(history, mapping)
-        report.refusals = model_for(checked).leak_refusals(checked.labelled())
+        labelled = checked.labelled()
+        few = too_few_deals(labelled[labelled["won"].notna()], checked.source)
+        report.refusals = [few] if few else []  # counted as train counts: before the holdout
+        report.refusals += model_for(checked).leak_refusals(labelled)
     except (ContractError, NotEnoughData) as error:
         report.refusals = [str(error)]
         return report

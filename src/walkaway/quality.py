@@ -42,6 +42,7 @@ from walkaway.exports import read_dialect, read_table, resolve_mapping
 from walkaway.leakage import LEAK_AUC, SUSPECT_AUC, folded_auc, numbers_auc, out_of_fold_auc, pooled
 from walkaway.mapping import Mapping, apply_mapping
 from walkaway.model import MIN_LOST, MIN_WON
+from walkaway.training import HOLDOUT_SHARE
 
 __all__ = [
     "DuplicateCounts",
@@ -573,7 +574,8 @@ def _notes(
     if report.won < MIN_WON or report.lost < MIN_LOST:
         notes.append(
             f"{report.won:,} won and {report.lost:,} lost deals keep the contract: training "
-            f"needs at least {MIN_WON} won and {MIN_LOST} lost"
+            f"needs at least {MIN_WON} won and {MIN_LOST} lost besides the newest "
+            f"{HOLDOUT_SHARE:.0%} it holds out to evaluate on"
         )
     if report.open == 0:
         notes.append("no open deals: nothing in this export to score")

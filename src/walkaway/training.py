@@ -196,12 +196,9 @@ def train_and_evaluate(
     """
     labelled = history.labelled()
     closed = labelled[labelled["won"].notna()]
-    won = int(closed["won"].sum())
-    if won < MIN_WON or len(closed) - won < MIN_LOST:
-        raise NotEnoughData(
-            f"walkaway needs at least {MIN_WON} won and {MIN_LOST} lost closed deals to learn "
-            f"from; {history.source} has {won} won and {len(closed) - won} lost"
-        )
+    refusal = too_few_deals(closed, history.source, holdout_share)
+    if refusal:
+        raise NotEnoughData(refusal)
     train, win_holdout, regret_holdout = split_holdouts(closed, holdout_share)
     model = model or model_for(history)
     evaluated = model.fit(train)
@@ -329,6 +326,34 @@ def suspected_leak(result: TrainingResult) -> str:
                 "for sales outcomes, so some columns together probably give the outcome away"
             )
     return "; ".join(reasons)
+
+
+def too_few_deals(
+    closed: pd.DataFrame, source: str, holdout_share: float = HOLDOUT_SHARE
+) -> str | None:
+    """Why training refuses ``closed`` (labelled closed deals) for having too few, or None.
+
+    The heads learn from the deals before the newest ``holdout_share`` held out to evaluate
+    them, so that is where the minimum of won and lost deals is counted; the message gives
+    both counts, so that "40 lost" in the export and "33 lost" to learn from agree.
+    """
+    won = int(closed["won"].sum())
+    lost = len(closed) - won
+    needed = (
+        f"walkaway needs at least {MIN_WON} won and {MIN_LOST} lost closed deals to learn from, "
+        f"besides the newest {holdout_share:.0%} it holds out to evaluate on"
+    )
+    if won < MIN_WON or lost < MIN_LOST:
+        return f"{needed}; {source} has {won} won and {lost} lost in all"
+    train, _, _ = split_holdouts(closed, holdout_share)
+    train_won = int(train["won"].sum())
+    train_lost = len(train) - train_won
+    if train_won < MIN_WON or train_lost < MIN_LOST:
+        return (
+            f"{needed}; {source} has {won} won and {lost} lost in all, {train_won} won and "
+            f"{train_lost} lost before the holdout"
+        )
+    return None
 
 
 def split_holdouts(
