@@ -85,6 +85,7 @@ SECTIONS = {
     "seeds": "walkaway vs its logistic baseline on several seeds",
     "reasons": "reasons that contradict their sign in the demo pipeline",
     "time": "open deals scored at their age: age-aware vs age-blind against the truth given age",
+    "hostile": "a pipeline with every 7th line broken at several chunk sizes; strict reading cost",
 }
 IBM = "IBM sales win/loss"
 
@@ -113,6 +114,9 @@ class Sizes:
     demo_seed: int
     # Time-aware against age-blind, on the open deals of these synthetic exports (seed 7).
     time_deals: list[int]
+    # A pipeline with every 7th line broken (benchmarks.hostile_reading), scored at these chunks.
+    hostile_deals: int
+    hostile_chunks: list[int]
 
 
 # The pyfunc holds every deal in memory at once; at a million deals use `walkaway score`.
@@ -133,6 +137,8 @@ DEFAULT = Sizes(
     demo_deals=5_000,
     demo_seed=7,
     time_deals=[20_000, 100_000],
+    hostile_deals=100_000,
+    hostile_chunks=[1_000, 10_000, 100_000],
 )
 QUICK = Sizes(
     repeat=1,
@@ -151,6 +157,8 @@ QUICK = Sizes(
     demo_deals=5_000,
     demo_seed=7,
     time_deals=[10_000],
+    hostile_deals=10_000,
+    hostile_chunks=[1_000, 10_000],
 )
 
 
@@ -188,6 +196,7 @@ class Results:
     demo_scored: int = 0
     minutes: dict[str, float] = field(default_factory=dict)  # wall minutes per section run
     time_aware: list[str] = field(default_factory=list)  # the time section, as written
+    hostile: list[str] = field(default_factory=list)  # the hostile section, as written
 
 
 @dataclass
@@ -480,6 +489,13 @@ def bench_time(sizes: Sizes, work: Path, results: Results) -> None:
     lines = time_aware.run(sizes.time_deals, [7], work)
     # Its own title and code line are the report's: keep the sections below them.
     results.time_aware = lines[lines.index("") + 1 :]
+
+
+def bench_hostile(sizes: Sizes, work: Path, results: Results) -> None:
+    """Every 7th line broken, at several chunk sizes (benchmarks.hostile_reading)."""
+    from benchmarks import hostile_reading
+
+    results.hostile = hostile_reading.run(sizes.hostile_deals, sizes.hostile_chunks, work)
 
 
 def bench_flaml(sizes: Sizes, trainings: Trainings, results: Results) -> None:
@@ -960,6 +976,16 @@ def report(
             f"{','.join(str(n) for n in sizes.time_deals)} --seeds 7`.",
             "",
         ]
+    if "hostile" in ran:
+        lines += [
+            "## Hostile pipeline: every 7th line broken",
+            "",
+            *[line.replace("## ", "### ", 1) for line in results.hostile],
+            "",
+            "This section alone: `.venv/bin/python -m benchmarks.hostile_reading --deals "
+            f"{sizes.hostile_deals} --chunk-sizes {','.join(map(str, sizes.hostile_chunks))}`.",
+            "",
+        ]
     if "commands" in ran:
         lines += [
             "## Commands",
@@ -1149,6 +1175,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": lambda: bench_seeds(sizes, trainings, results),
         "reasons": lambda: bench_reasons(sizes, work, env, results),
         "time": lambda: bench_time(sizes, work, results),
+        "hostile": lambda: bench_hostile(sizes, work, results),
     }
     try:
         sources = walkaway_sources(env)

@@ -29,7 +29,8 @@ def test_ibm_trains_on_non_leaky_fields_and_beats_the_baselines() -> None:
     assert history.mapping.name == "ibm-sales-win-loss"  # chosen from the export's header
     assert len(history.deals) == 78_025 - 55 - 278  # exact repeats dropped, conflicting left out
     assert any("55 rows repeat an earlier row exactly" in note for note in history.notes)
-    result = train_and_evaluate(history)
+    # The holdout metrics are what is checked: the refit on every deal would add a minute.
+    result = train_and_evaluate(history, refit=False)
     metrics = result.metrics_table()
     auc = metrics.loc[("win", "walkaway"), "roc_auc"]
     assert auc >= 0.83, auc  # published: about 0.84 with the amount, 5-fold CV

@@ -38,6 +38,7 @@ so ``rollback`` can return to the previous champion.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
 import os
@@ -45,7 +46,7 @@ import re
 import sqlite3
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -110,9 +111,6 @@ def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     users_choice = os.environ.get("MLFLOW_TRACKING_URI")
-    if users_choice is None:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        _settle_default_store(models_dir)
     uri = tracking_uri(models_dir)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -120,7 +118,28 @@ def connect(models_dir: Path = DEFAULT_MODELS_DIR) -> mlflow.MlflowClient:
     # so that the next call (another models_dir) does not mistake ours for theirs.
     if users_choice is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
-    return mlflow.MlflowClient(uri, uri)
+    if users_choice is not None:
+        return mlflow.MlflowClient(uri, uri)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with _store_lock(models_dir):
+        _settle_default_store(models_dir)
+        # MLflow creates and migrates a new store's tables when a client first opens it; two
+        # commands doing it at once collide ("duplicate column name"): one at a time.
+        client = mlflow.MlflowClient(uri, uri)
+        client.search_registered_models(max_results=1)
+    return client
+
+
+@contextlib.contextmanager
+def _store_lock(models_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``models_dir/.mlflow.db.lock`` (waiting for it): one command
+    at a time checks, re-anchors or creates the default store."""
+    with (models_dir / ".mlflow.db.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # Where a SQLite store keeps artifact locations, as absolute file URIs fixed when the
