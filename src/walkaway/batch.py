@@ -32,6 +32,7 @@ from walkaway.contracts import ContractError, Problem, check_table
 from walkaway.errors import WalkawayError
 from walkaway.exports import (
     PARQUET_SUFFIXES,
+    export_file,
     iter_table,
     load_related,
     read_checked,
@@ -315,7 +316,7 @@ def load_deal_history(folder: Path, mapping: Mapping) -> tuple[pd.DataFrame | No
     mapping names none or the file is absent, and a note on what was left out."""
     if "deal_history" not in mapping.tables:
         return None, ""
-    path = folder / mapping.tables["deal_history"].file
+    path = export_file(folder, mapping.tables["deal_history"].file)
     if not path.is_file():
         return None, ""
     return _good_rows(path, mapping, "deal_history", "deal-history")
@@ -418,7 +419,7 @@ def _score_locked(
     finally:
         first_rows.close()
     if accounts is None and "accounts" in chosen.tables:
-        beside = deals.parent / chosen.tables["accounts"].file
+        beside = export_file(deals.parent, chosen.tables["accounts"].file)
         accounts = beside if beside.is_file() and beside != deals else None
     account_table, accounts_note = load_accounts(accounts, chosen)
     related = load_related(deals.parent, chosen)

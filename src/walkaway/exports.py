@@ -265,6 +265,27 @@ def read_checked(
     return checked
 
 
+def export_file(folder: Path, name: str) -> Path:
+    """The file a mapping names (``name``, relative) in the export's ``folder``.
+
+    The mapping's own check refuses ``..`` and absolute paths; this one follows links, so that a
+    link inside the folder cannot lead a mapping to a file elsewhere either.
+
+    Raises
+    ------
+    ContractError
+        When the file, links followed, is outside ``folder``.
+    """
+    path = folder / name
+    if path.exists() and not path.resolve().is_relative_to(folder.resolve()):
+        rule = (
+            f"is a link to {path.resolve()}, outside the export's folder: a mapping reads files "
+            "in its export's folder only (copy the file in, or give it on the command line)"
+        )
+        raise ContractError([Problem(name, None, None, rule)])
+    return path
+
+
 def load_related(folder: Path, mapping: Mapping) -> dict[str, tuple[RelatedTable, pd.DataFrame]]:
     """The related tables of a mapping (sales teams, say): each one's key and feature columns.
 
@@ -275,7 +296,7 @@ def load_related(folder: Path, mapping: Mapping) -> dict[str, tuple[RelatedTable
     """
     tables = {}
     for name, table in mapping.related.items():
-        path = folder / table.file
+        path = export_file(folder, table.file)
         raw = read_table(path, read_dialect(path, mapping))
         missing = [c for c in [table.key, *table.features] if c not in raw.columns]
         if missing:
@@ -304,7 +325,11 @@ def load_history(history: Path, mapping: str | Path | None = None) -> History:
     notes: list[str] = []
     spellings: dict[str, dict[str, str]] = {}
     for table, table_mapping in chosen.tables.items():
-        path = history if (table == "deals" and history.is_file()) else folder / table_mapping.file
+        path = (
+            history
+            if (table == "deals" and history.is_file())
+            else export_file(folder, table_mapping.file)
+        )
         if table != "deals" and not path.exists():
             continue  # accounts, products and a deal history are optional
         checked = read_checked(path, chosen, table, notes)

@@ -38,7 +38,7 @@ from walkaway.contracts import (
     infer_date_format,
     normalise_category,
 )
-from walkaway.exports import read_dialect, read_table, resolve_mapping
+from walkaway.exports import export_file, read_dialect, read_table, resolve_mapping
 from walkaway.leakage import LEAK_AUC, SUSPECT_AUC, folded_auc, numbers_auc, out_of_fold_auc, pooled
 from walkaway.mapping import Mapping, apply_mapping
 from walkaway.model import MIN_LOST, MIN_WON
@@ -162,7 +162,7 @@ def assess_export(history: Path | str, mapping: str | Path | None = None) -> Qua
     if not history.exists():
         raise ContractError([Problem(history.name, None, None, f"not found: {history}")])
     chosen = resolve_mapping(history, mapping)
-    deals_path = history if history.is_file() else history / chosen.tables["deals"].file
+    deals_path = history if history.is_file() else export_file(history, chosen.tables["deals"].file)
     file = deals_path.name
     dialect = read_dialect(deals_path, chosen)
     raw = read_table(deals_path, dialect)
@@ -343,8 +343,8 @@ def _missing_of_every_table(
     tables = [(deals_file, deals, mapping.tables["deals"])]
     accounts = mapping.tables.get("accounts")
     folder = history if history.is_dir() else history.parent
-    if accounts is not None and (folder / accounts.file).is_file():
-        path = folder / accounts.file
+    if accounts is not None and export_file(folder, accounts.file).is_file():
+        path = export_file(folder, accounts.file)
         tables.append((path.name, read_table(path, read_dialect(path, mapping)), accounts))
     parts = []
     for file, raw, table in tables:

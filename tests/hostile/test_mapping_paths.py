@@ -61,3 +61,30 @@ def test_a_mapping_beside_the_pipeline_cannot_read_files_elsewhere(
 def test_a_file_in_a_subfolder_of_the_export_is_still_allowed(tmp_path: Path) -> None:
     mapping = mapping_reading(tmp_path, "crm/accounts.csv")
     assert load_mapping(mapping).tables["accounts"].file == "crm/accounts.csv"
+
+
+def test_a_link_in_the_export_to_a_file_elsewhere_is_refused(
+    synthetic_dir: Path,
+    champion_models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    secret = tmp_path / "secret" / "creds.csv"
+    secret.parent.mkdir()
+    secret.write_text("account_id,industry\nACC-000001,password-hunter2\n", encoding="utf-8")
+    mapping = mapping_reading(tmp_path, "accounts.csv")
+    (mapping.parent / "accounts.csv").symlink_to(secret)
+    deals = mapping.parent / "pipeline.csv"
+    deals.write_bytes((synthetic_dir / "pipeline.csv").read_bytes())
+    out = tmp_path / "scored.csv"
+    code = main(
+        [
+            "score",
+            *("--deals", str(deals), "--out", str(out)),
+            *("--models-dir", str(champion_models_dir), "--mapping", str(mapping)),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "\n" not in err and "Traceback" not in err
+    assert f"accounts.csv: is a link to {secret}, outside the export's folder" in err
+    assert not out.exists()
