@@ -30,8 +30,8 @@ TRAIN = """
 import json, sys
 from pathlib import Path
 import pandas as pd
-from walkaway.exports import load_history
-from walkaway.training import train_and_evaluate
+from walkaway.data.exports import load_history
+from walkaway.model.training import train_and_evaluate
 export = Path(sys.argv[1])
 result = train_and_evaluate(load_history(export), truth=pd.read_parquet(export / "truth.parquet"))
 table = result.metrics_table()

@@ -2,7 +2,7 @@
 
 The peer answers "would a tuned gradient-boosting search do better with the same inputs?". For
 each head it is fit on exactly the deals walkaway's head learns from
-(:func:`walkaway.training.split_holdouts`), described by walkaway's own encoded feature columns
+(:func:`walkaway.model.training.split_holdouts`), described by walkaway's own encoded feature columns
 (``model._encode(model.featurise(deals))``, each deal as at its creation, as in training), and
 judged on the same holdout with the same metrics. FLAML searches LightGBM only
 (``estimator_list=["lgbm"]``), minimising log loss within ``time_budget`` seconds, with a fixed
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from walkaway.evaluation import CLIP, probability_metrics
-from walkaway.training import TrainingResult
+from walkaway.model.evaluation import CLIP, probability_metrics
+from walkaway.model.training import TrainingResult
 
 DEFAULT_SEED = 7
 BOOTSTRAP_RESAMPLES = 1000
@@ -179,9 +179,9 @@ def compare_with_flaml(
     Parameters
     ----------
     result
-        walkaway trained and evaluated (:func:`walkaway.training.train_and_evaluate`).
+        walkaway trained and evaluated (:func:`walkaway.model.training.train_and_evaluate`).
     train
-        walkaway's training deals (the first part of :func:`walkaway.training.split_holdouts`).
+        walkaway's training deals (the first part of :func:`walkaway.model.training.split_holdouts`).
     walkaway_seconds
         Wall seconds walkaway took to train (reported beside FLAML's).
     budget_seconds

@@ -2,7 +2,7 @@
 logistic baseline across seeds, and reasons that agree with the sign they explain.
 
 Everything here reads what the public API and the command line produce (a
-:class:`walkaway.training.TrainingResult`, a scored CSV), so the same measures apply to any
+:class:`walkaway.model.training.TrainingResult`, a scored CSV), so the same measures apply to any
 version of the model.
 """
 
@@ -14,9 +14,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from walkaway.evaluation import probability_metrics
+from walkaway.model.evaluation import probability_metrics
+from walkaway.model.training import TrainingResult
 from walkaway.signs import GROUPS
-from walkaway.training import TrainingResult
 
 CALIBRATION_PREDICTORS = ("walkaway", "logistic", "base_rate", "truth")
 # A reason ends with its points on p_good, e.g. "5 earlier losses at this account (-1 pts)".

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from walkaway.registry import load_model
+from walkaway.serving.registry import load_model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ same split: a gradient-boosted classifier with its library defaults on the raw c
 columns (the deal and its account as exported, numbers as numbers, text as categories), with
 none of walkaway's sign features (no point-in-time history, no capability coverage, no ICP
 similarity). Each head is fit on exactly the rows walkaway's head learns from
-(:func:`walkaway.training.split_holdouts`) and judged on the same holdout, so the difference
+(:func:`walkaway.model.training.split_holdouts`) and judged on the same holdout, so the difference
 is the value of the sign features and of walkaway's calibration.
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from walkaway.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX
-from walkaway.evaluation import probability_metrics
-from walkaway.history import History
-from walkaway.training import TrainingResult, split_holdouts, train_and_evaluate
+from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX
+from walkaway.data.history import History
+from walkaway.model.evaluation import probability_metrics
+from walkaway.model.training import TrainingResult, split_holdouts, train_and_evaluate
 
 # Not a description of the deal: keys, dates, the outcome, the final stage of a closed deal.
 NOT_RAW = frozenset({"deal_id", "account_id", "account_name", "stage"})

@@ -4,7 +4,7 @@ no id, no amount, no dates, 21 Yes/No and category answers with a known effect o
 Its mapping is drafted by `walkaway mapping init` and used unedited; walkaway is trained as
 `walkaway train` trains it and judged on its (stratified) win holdout against a LightGBM with
 library defaults on the one-hot answers, fitted on exactly walkaway's training rows
-(:func:`walkaway.training.split_holdouts`). The tests build the same export
+(:func:`walkaway.model.training.split_holdouts`). The tests build the same export
 (``tests/test_exports_as_they_come.py``)::
 
     .venv/bin/python -m benchmarks.questionnaire --deals 1500 --seed 2 [--out DIR]
@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from walkaway.exports import load_history
-from walkaway.history import History
-from walkaway.mapping_draft import draft_mapping
-from walkaway.training import TrainingResult, split_holdouts, train_and_evaluate
+from walkaway.data.exports import load_history
+from walkaway.data.history import History
+from walkaway.data.mapping_draft import draft_mapping
+from walkaway.model.training import TrainingResult, split_holdouts, train_and_evaluate
 
 YES_NO = {  # column -> effect on the log-odds of winning when "Yes"
     "Competitors present": -0.5,

@@ -44,8 +44,8 @@ from benchmarks.honesty import (
 from benchmarks.quality import add_peers, decision_value_of, quality_table
 
 if TYPE_CHECKING:
-    from walkaway.history import History
-    from walkaway.training import TrainingResult
+    from walkaway.data.history import History
+    from walkaway.model.training import TrainingResult
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -205,7 +205,7 @@ class Trained:
 
     history: History
     result: TrainingResult
-    train: pd.DataFrame  # walkaway's training deals (from walkaway.training.split_holdouts)
+    train: pd.DataFrame  # walkaway's training deals (from walkaway.model.training.split_holdouts)
     seconds: float  # wall time of train_and_evaluate
     truth: pd.DataFrame | None = None
 
@@ -230,8 +230,8 @@ class Trainings:
     def export(self, folder: Path, truth: pd.DataFrame | None = None) -> Trained:
         """walkaway on an export folder read with its shipped (or found) mapping."""
         if folder not in self._trained:
-            from walkaway.exports import load_history
-            from walkaway.training import split_holdouts, train_and_evaluate
+            from walkaway.data.exports import load_history
+            from walkaway.model.training import split_holdouts, train_and_evaluate
 
             history = load_history(folder)
             started = time.perf_counter()
@@ -301,8 +301,8 @@ def open_pipeline(export: Path, out: Path) -> int:
 def wire_pipeline(pipeline: Path, accounts: Path, out: Path) -> None:
     """The pipeline as the pyfunc takes it: canonical columns as plain text and numbers, with
     the accounts' firmographics joined and an as-of date."""
-    from walkaway.contracts import to_wire
-    from walkaway.exports import load_history
+    from walkaway.data.contracts import to_wire
+    from walkaway.data.exports import load_history
 
     export = out.parent / f"{out.stem}-export"
     export.mkdir(exist_ok=True)
@@ -428,8 +428,8 @@ def bench_explanations(models: Path, export: Path, sizes: Sizes, results: Result
     """Prediction alone vs LightGBM pred_contrib vs shap.TreeExplainer, same model and rows."""
     import shap
 
-    from walkaway.exports import load_history
-    from walkaway.registry import load_model
+    from walkaway.data.exports import load_history
+    from walkaway.serving.registry import load_model
 
     model = load_model(models_dir=models).model
     deals = load_history(export).deal_frame().head(sizes.explain_rows)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from benchmarks.run import ROOT, code_version, measure, synthetic_export
 from benchmarks.training_time import print_and_write, version_env
-from walkaway.landmarks import AGE_BAND_LABELS
+from walkaway.model.landmarks import AGE_BAND_LABELS
 
 BANDS = AGE_BAND_LABELS
 MAVEN = ROOT.parent / "shared" / "data" / "maven-crm-opportunities"
@@ -37,10 +37,10 @@ MAVEN = ROOT.parent / "shared" / "data" / "maven-crm-opportunities"
 def open_deal_metrics(export: Path, age_aware: bool) -> dict[str, object]:
     """Train (as `walkaway train` does, without the registry) and score the export's open
     deals at their age on the export date; every figure the report needs, as a dict."""
-    from walkaway.evaluation import expected_calibration_error, probability_metrics
-    from walkaway.exports import load_history
-    from walkaway.landmarks import age_band
-    from walkaway.training import model_for, train_and_evaluate
+    from walkaway.data.exports import load_history
+    from walkaway.model.evaluation import expected_calibration_error, probability_metrics
+    from walkaway.model.landmarks import age_band
+    from walkaway.model.training import model_for, train_and_evaluate
 
     history = load_history(export)
     truth = pd.read_parquet(export / "truth.parquet").set_index("deal_id")
@@ -85,9 +85,9 @@ def weights_effect(export: Path) -> dict[str, dict[str, float]]:
     chance at that age to be)."""
     import lightgbm as lgb
 
-    from walkaway.exports import load_history
-    from walkaway.landmarks import LANDMARK_AGES, snapshots
-    from walkaway.training import model_for
+    from walkaway.data.exports import load_history
+    from walkaway.model.landmarks import LANDMARK_AGES, snapshots
+    from walkaway.model.training import model_for
 
     history = load_history(export)
     labelled = history.labelled()
@@ -111,10 +111,10 @@ def real_export_metrics(export: Path) -> dict[str, object]:
     """A real export (no truth): the win holdout as `walkaway train` scores it, a backtest by
     age band, for the age-aware and the age-blind model, with a 95% bootstrap interval of
     each ROC AUC (deals resampled with all their snapshots)."""
-    from walkaway.evaluation import bootstrap_auc, probability_metrics
-    from walkaway.exports import load_history
-    from walkaway.landmarks import age_band
-    from walkaway.training import model_for, train_and_evaluate
+    from walkaway.data.exports import load_history
+    from walkaway.model.evaluation import bootstrap_auc, probability_metrics
+    from walkaway.model.landmarks import age_band
+    from walkaway.model.training import model_for, train_and_evaluate
 
     history = load_history(export)
     out: dict[str, object] = {}

@@ -16,15 +16,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from walkaway.analysis.plots import calibration_figure, sign_importance_figure
+from walkaway.data.exports import load_history
+from walkaway.data.mapping import shipped_mappings
+from walkaway.data.quality import assess_export
 from walkaway.errors import WalkawayError
-from walkaway.exports import load_history
-from walkaway.mapping import shipped_mappings
-from walkaway.model import WalkawayModel
-from walkaway.plots import calibration_figure, sign_importance_figure
-from walkaway.quality import assess_export
-from walkaway.scoring import score_deals
+from walkaway.model.training import train_and_evaluate
+from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.serving.scoring import score_deals
 from walkaway.signs import GROUPS
-from walkaway.training import train_and_evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

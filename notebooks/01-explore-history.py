@@ -28,7 +28,7 @@
 #
 # In order: the export's data quality, the outcomes over time, each sign's evidence, and the
 # Ideal Customer Profile (ICP) learned from the history. Every table and figure comes from
-# `walkaway.exploration` (and `walkaway.quality`): the notebook holds no logic of its own, so
+# `walkaway.analysis.exploration` (and `walkaway.data.quality`): the notebook holds no logic of its own, so
 # what you see here is exactly what the package computes and tests.
 #
 # **To explore your own export**, change the next cell only.
@@ -46,7 +46,7 @@ MAPPING = None  # a mapping file or shipped name; None: detected from the export
 # is only ever read.
 
 # %%
-from walkaway.exploration import ensure_demo_export
+from walkaway.analysis.exploration import ensure_demo_export
 
 DEMO_PATH = Path("../data/raw/synthetic-crm")
 if Path(EXPORT) == DEMO_PATH:  # only the default demo path is ever written to
@@ -57,7 +57,7 @@ if Path(EXPORT) == DEMO_PATH:  # only the default demo path is ever written to
 import pandas as pd
 from IPython.display import Markdown, display
 
-from walkaway.exploration import (
+from walkaway.analysis.exploration import (
     evidence_table,
     explore,
     icp_profile_figure,
@@ -67,8 +67,8 @@ from walkaway.exploration import (
     plot_sign_evidence,
     sign_evidence,
 )
-from walkaway.exports import load_history
-from walkaway.quality import assess_export, quality_tables
+from walkaway.data.exports import load_history
+from walkaway.data.quality import assess_export, quality_tables
 
 pd.options.display.precision = 3
 pd.options.display.max_colwidth = 120

@@ -27,7 +27,7 @@
 # **square peg, round hole** (what we sell does not meet what they need). Every other input is
 # the **deal context**.
 #
-# Every step is one call to `walkaway.review`; the notebook holds no logic of its own. Set the
+# Every step is one call to `walkaway.analysis.review`; the notebook holds no logic of its own. Set the
 # inputs in the next cell and run all cells.
 
 # %%
@@ -49,7 +49,7 @@ TRAIN = True  # True: train and register a new version; False: load the champion
 # %matplotlib inline
 import pandas as pd
 
-from walkaway import review
+from walkaway.analysis import review
 
 pd.set_option("display.max_colwidth", 90)
 review.ensure_demo_export(EXPORT)

@@ -26,7 +26,7 @@
 # and **square peg, round hole** (what we sell does not meet what they need); everything else is
 # the **deal context**.
 #
-# Every step is one call to `walkaway.review`; the notebook holds no logic of its own. Set the
+# Every step is one call to `walkaway.analysis.review`; the notebook holds no logic of its own. Set the
 # inputs in the next cell and run all cells. To review the public Maven export instead, set
 # `EXPORT = Path("../../shared/data/maven-crm-opportunities")` and
 # `PIPELINE = EXPORT / "sales_pipeline.csv"`.
@@ -53,7 +53,7 @@ AS_OF = None  # the day deals are scored as at; None: the day the export was tak
 # %matplotlib inline
 import pandas as pd
 
-from walkaway import review
+from walkaway.analysis import review
 
 pd.set_option("display.max_colwidth", 90)
 review.ensure_demo_export(EXPORT)
@@ -159,7 +159,7 @@ review.waterfall_figure(waterfall, deal_id)
 # %% [markdown]
 # ## 5 · The list for the CRM
 #
-# The batch job (`walkaway.batch.score_file`, as `walkaway score` runs it) scores the pipeline
+# The batch job (`walkaway.serving.batch.score_file`, as `walkaway score` runs it) scores the pipeline
 # again into `OUT`: one row per scored deal with its scores, sign effects, reasons,
 # recommendation and the model's name and version, text a spreadsheet would run as a formula
 # made inert, and the rows left out in `<OUT>.rejects.csv` beside it. Files are written whole

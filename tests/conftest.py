@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from walkaway.exports import load_history
-from walkaway.history import History
-from walkaway.labels import label_deals
-from walkaway.synth import write_synthetic_history
-from walkaway.training import TrainingResult, train_and_evaluate
+from walkaway.data.exports import load_history
+from walkaway.data.history import History
+from walkaway.data.synth import write_synthetic_history
+from walkaway.model.labels import label_deals
+from walkaway.model.training import TrainingResult, train_and_evaluate
 
 SMALL_HISTORY_DEALS = 3000
 

@@ -40,9 +40,9 @@ from benchmarks.run import (
     parser,
     report,
 )
-from walkaway.contracts import LABEL_ONLY_COLUMNS, to_wire
-from walkaway.history import History
-from walkaway.training import TrainingResult, split_holdouts
+from walkaway.data.contracts import LABEL_ONLY_COLUMNS, to_wire
+from walkaway.data.history import History
+from walkaway.model.training import TrainingResult, split_holdouts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from walkaway.exploration import ensure_demo_export
+from walkaway.analysis.exploration import ensure_demo_export
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -150,6 +150,6 @@ def test_the_notebook_runs_in_a_temporary_project(
     for written in WRITES.get(notebook.name, []):
         assert (project / written).is_file(), f"{notebook.name} did not write {written}"
     if "models/mlflow.db" in WRITES.get(notebook.name, []):
-        from walkaway import registry
+        from walkaway.serving import registry
 
         assert registry.champion_version(models_dir=project / "models") is not None

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from walkaway.exports import load_history
-from walkaway.mapping import shipped_mappings
-from walkaway.model import LeakageError
-from walkaway.scoring import score_deals
-from walkaway.training import train_and_evaluate
+from walkaway.data.exports import load_history
+from walkaway.data.mapping import shipped_mappings
+from walkaway.model.training import train_and_evaluate
+from walkaway.model.walkaway_model import LeakageError
+from walkaway.serving.scoring import score_deals
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 IBM = DATA / "ibm-sales-win-loss"

@@ -19,11 +19,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from walkaway.batch import DEFAULT_CHUNK_SIZE
 from walkaway.errors import WalkawayError
+from walkaway.serving.batch import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
-    from walkaway.quality import QualityReport
+    from walkaway.data.quality import QualityReport
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
 app = typer.Typer(
@@ -62,7 +62,7 @@ def synth(
     ] = False,
 ) -> None:
     """Write a synthetic CRM history whose true drivers are known."""
-    from walkaway.synth import write_synthetic_history
+    from walkaway.data.synth import write_synthetic_history
 
     summary = write_synthetic_history(out, n_deals=deals, seed=seed, stage_history=stage_history)
     console.print(
@@ -151,7 +151,7 @@ def train(
 def browse_command(uri: str) -> str:
     """How to open the MLflow UI on the store a run used: `make mlflow-ui` for the default
     one, else the mlflow command with that store."""
-    from walkaway.registry import tracking_uri  # loaded already: training just used it
+    from walkaway.serving.registry import tracking_uri  # loaded already: training just used it
 
     if uri == tracking_uri():
         return "make mlflow-ui"
@@ -219,7 +219,7 @@ def score(
 ) -> None:
     """Score an open pipeline: probabilities, sign effects, reasons, recommendation. Rows that
     cannot be scored go to <out>.rejects.csv with their reasons."""
-    from walkaway.exports import count_rows
+    from walkaway.data.exports import count_rows
     from walkaway.jobs import score_job
 
     moment = None
@@ -355,7 +355,7 @@ NUMERIC_HEADERS = {
 
 def print_quality_report(report: QualityReport, shown_problems: int = 10) -> None:
     """The quality report of an export: its tables, its first problems, then its notes."""
-    from walkaway.quality import quality_tables
+    from walkaway.data.quality import quality_tables
 
     for title, frame in quality_tables(report):
         table = Table(title=title)
@@ -386,7 +386,7 @@ def mapping_init(
     sample_rows: Annotated[int, typer.Option(help="Rows of each file to read.", min=1)] = 20_000,
 ) -> None:
     """Draft a mapping from an export's columns and values, for you to review."""
-    from walkaway.mapping_draft import draft_mapping
+    from walkaway.data.mapping_draft import draft_mapping
 
     if out is not None and out.exists():
         raise WalkawayError(f"{out} exists: a mapping may hold your edits; choose another --out")
@@ -418,7 +418,7 @@ def promote(
     models_dir: ModelsOption = Path("models"),
 ) -> None:
     """Make a registered version the champion (a suspected leak only with --force)."""
-    from walkaway import registry
+    from walkaway.serving import registry
 
     message = registry.promote(version, models_dir=models_dir, force=force)
     console.print(message, markup=False, highlight=False)
@@ -427,7 +427,7 @@ def promote(
 @app.command()
 def rollback(models_dir: ModelsOption = Path("models")) -> None:
     """Give the champion alias back to the previous champion."""
-    from walkaway import registry
+    from walkaway.serving import registry
 
     console.print(registry.rollback(models_dir=models_dir), markup=False, highlight=False)
 

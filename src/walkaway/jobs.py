@@ -15,33 +15,33 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from walkaway import __version__
-from walkaway.batch import (
-    DEFAULT_CHUNK_SIZE,
-    BatchResult,
-    check_output_paths,
-    rejects_path,
-    score_file,
-)
-from walkaway.contracts import ContractError, Problem
+from walkaway.data.contracts import ContractError, Problem
+from walkaway.data.exports import load_history
+from walkaway.data.history import History
+from walkaway.data.yaml_files import read_yaml
 from walkaway.errors import WalkawayError
-from walkaway.exports import load_history
-from walkaway.features.icp_fit import IcpFit, icp_in_words
-from walkaway.heads import CALIBRATION_FOLDS, Head
-from walkaway.history import History
-from walkaway.model import NotEnoughData
-from walkaway.recommendation import Policy
-from walkaway.training import (
+from walkaway.model.features.icp_fit import IcpFit, icp_in_words
+from walkaway.model.heads import CALIBRATION_FOLDS, Head
+from walkaway.model.recommendation import Policy
+from walkaway.model.training import (
     HOLDOUT_SHARE,
     TrainingResult,
     model_for,
     too_few_deals,
     train_and_evaluate,
 )
-from walkaway.yaml_files import read_yaml
+from walkaway.model.walkaway_model import NotEnoughData
+from walkaway.serving.batch import (
+    DEFAULT_CHUNK_SIZE,
+    BatchResult,
+    check_output_paths,
+    rejects_path,
+    score_file,
+)
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
-    from walkaway.quality import QualityReport
-    from walkaway.registry import RegisteredRun
+    from walkaway.data.quality import QualityReport
+    from walkaway.serving.registry import RegisteredRun
 
 TRUTH_FILE = "truth.parquet"
 
@@ -92,7 +92,8 @@ def train_job(
 ) -> TrainingRun:
     """Read an export, train and evaluate both heads, refit them on every closed deal (unless
     ``refit`` is False), log the run and register the model."""
-    from walkaway import plots, registry  # MLflow only when a job needs it
+    from walkaway.analysis import plots
+    from walkaway.serving import registry  # MLflow only when a job needs it
 
     started = time.perf_counter()
     overrides = read_policy(policy) if policy is not None else None
@@ -194,8 +195,8 @@ def score_job(
         Every row was rejected (<out>.failed-rejects.csv says why; the previous outputs are
         kept).
     """
-    from walkaway import registry
-    from walkaway.report import render_report
+    from walkaway.serving import registry
+    from walkaway.serving.report import render_report
 
     check_output_paths(Path(deals), Path(out), report)  # before the model is loaded
     loaded = registry.load_model(model_uri, models_dir=models_dir)
@@ -236,10 +237,10 @@ def score_job(
 
 def validate_job(history: Path, mapping: str | Path | None = None) -> QualityReport:
     """Check an export as ``walkaway train`` would, without training: every contract problem
-    of every row and the export's quality (:func:`walkaway.quality.assess_export`), then, when
+    of every row and the export's quality (:func:`walkaway.data.quality.assess_export`), then, when
     the rows keep the contract, what training would refuse it for: duplicates the mapping does
     not allow, too few deals, and the leakage guard on the very features training builds."""
-    from walkaway.quality import assess_export
+    from walkaway.data.quality import assess_export
 
     report = assess_export(history, mapping)
     if report.problems:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from walkaway import registry
 from walkaway.cli import main
-from walkaway.synth import write_synthetic_history
+from walkaway.data.synth import write_synthetic_history
+from walkaway.serving import registry
 
 RUNS = 3
 

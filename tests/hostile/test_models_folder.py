@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import tree_changes, tree_state
 
-from walkaway import registry
 from walkaway.cli import main
-from walkaway.contracts import to_wire
-from walkaway.history import History
+from walkaway.data.contracts import to_wire
+from walkaway.data.history import History
 from walkaway.jobs import train_job
+from walkaway.serving import registry
 
 CHAMPION = "models:/walkaway@champion"
 

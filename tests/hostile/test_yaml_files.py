@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from walkaway import yaml_files
-from walkaway.contracts import ContractError
-from walkaway.mapping import load_mapping, shipped_mappings
-from walkaway.yaml_files import MAX_BYTES, MAX_DEPTH, read_yaml
+from walkaway.data import yaml_files
+from walkaway.data.contracts import ContractError
+from walkaway.data.mapping import load_mapping, shipped_mappings
+from walkaway.data.yaml_files import MAX_BYTES, MAX_DEPTH, read_yaml
 
 TABLES = "tables:\n  deals:\n    file: deals.csv\n    columns: {deal_id: Id}\n"
 
