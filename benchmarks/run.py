@@ -333,6 +333,9 @@ def time_breakdown(output: str) -> str:
 
 def bench_commands(sizes: Sizes, work: Path, env: dict[str, str], results: Results) -> Path:
     """Synth, train and score as a user runs them. Returns the models folder used to score."""
+    help_run = measure("`walkaway --help`", [*WALKAWAY, "--help"], max(sizes.repeat, 5), env)
+    help_run.note = "the command line loads pandas, LightGBM and MLflow only when a command runs"
+    results.steps.append(help_run)
     for n in sizes.synth:
         args = [*WALKAWAY, "synth", "--deals", str(n), "--seed", "7", "--out", str(work / "s")]
         results.steps.append(measure(f"synth {n:,} deals", args, repeat_for(n, sizes), env))

@@ -3,6 +3,8 @@ MLflow (SQLite in a temporary folder), exit codes and one-line errors."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -188,3 +190,14 @@ def test_the_browse_hint_names_the_store_the_run_used(
     assert browse_command(tracking_uri()) == "make mlflow-ui"
     elsewhere = tracking_uri(tmp_path / "models")
     assert browse_command(elsewhere) == f"mlflow ui --backend-store-uri {elsewhere}"
+
+
+def test_the_command_line_loads_no_data_or_model_library_until_a_command_needs_it() -> None:
+    """`walkaway --help` answers without pandas, scikit-learn, LightGBM, SHAP or MLflow (their
+    import takes seconds); `make bench` times it."""
+    heavy = ("pandas", "sklearn", "lightgbm", "shap", "mlflow", "pyarrow")
+    probe = f"import sys, walkaway.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

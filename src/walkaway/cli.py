@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,9 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from walkaway.errors import WalkawayError
-from walkaway.serving.batch import DEFAULT_CHUNK_SIZE
+from walkaway.serving import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from walkaway.data.quality import QualityReport
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
@@ -96,6 +97,8 @@ def train(
 ) -> None:
     """Train both heads on a CRM history, evaluate them on the newest deals, refit them on all
     deals, and register the model in MLflow."""
+    import pandas as pd
+
     from walkaway.jobs import train_job
 
     if calibration not in ("sigmoid", "isotonic"):
@@ -161,6 +164,8 @@ def browse_command(uri: str) -> str:
 def metrics_table(metrics: pd.DataFrame, newest: bool = True) -> Table:
     """Holdout metrics of both heads as a rich table; ``newest``: the holdout is the newest
     deals (else a stratified sample of an export without dates)."""
+    import pandas as pd
+
     holdout = "Newest holdout" if newest else "Stratified holdout (no dates)"
     table = Table(title=f"{holdout}: both heads against their baselines")
     table.add_column("head", no_wrap=True)
@@ -186,6 +191,8 @@ def metrics_table(metrics: pd.DataFrame, newest: bool = True) -> Table:
 def age_table(by_age: pd.DataFrame) -> Table:
     """The win head's holdout metrics by the snapshots' age band, walkaway beside the truth
     (when known) and the base rate."""
+    import pandas as pd
+
     table = Table(title="Win holdout by age (days open when scored)")
     for column in ("age", "predictor", "snapshots", "ROC AUC", "log loss", "ECE"):
         table.add_column(column, justify="left" if column in ("age", "predictor") else "right")
@@ -219,6 +226,8 @@ def score(
 ) -> None:
     """Score an open pipeline: probabilities, sign effects, reasons, recommendation. Rows that
     cannot be scored go to <out>.rejects.csv with their reasons."""
+    import pandas as pd
+
     from walkaway.data.exports import count_rows
     from walkaway.jobs import score_job
 

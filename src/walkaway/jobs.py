@@ -31,8 +31,8 @@ from walkaway.model.training import (
     train_and_evaluate,
 )
 from walkaway.model.walkaway_model import NotEnoughData
+from walkaway.serving import DEFAULT_CHUNK_SIZE
 from walkaway.serving.batch import (
-    DEFAULT_CHUNK_SIZE,
     BatchResult,
     check_output_paths,
     rejects_path,

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
-
 SIGNS = ("glass_walls", "icp_fit", "need_fit")
 GROUPS = (*SIGNS, "deal_context")
 TITLES = {
@@ -39,6 +37,8 @@ class Feature:
         >>> Feature("glass_walls", "competitors", str).describe(float("nan"))
         'competitors unknown'
         """
+        import pandas as pd  # here: the command line imports this module for its help
+
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return f"{self.label} unknown"
         return self.say(value)

@@ -42,10 +42,10 @@ from walkaway.data.history import join_accounts, join_related, join_stage_histor
 from walkaway.data.mapping import Mapping, apply_mapping
 from walkaway.errors import WalkawayError
 from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.serving import DEFAULT_CHUNK_SIZE
 from walkaway.serving.report import PipelineDigest
 from walkaway.serving.scoring import SCORE_COLUMNS, make_inert, score_deals
 
-DEFAULT_CHUNK_SIZE = 50_000
 OUTPUT_SUFFIXES = (".csv", *PARQUET_SUFFIXES)
 # The likely cause of a reject reason shared by most rows (by the start of its rule).
 LIKELY_CAUSES = {
