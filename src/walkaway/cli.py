@@ -396,6 +396,7 @@ def mapping_init(
 ) -> None:
     """Draft a mapping from an export's columns and values, for you to review."""
     from walkaway.data.mapping_draft import draft_mapping
+    from walkaway.output_files import write_text
 
     if out is not None and out.exists():
         raise WalkawayError(f"{out} exists: a mapping may hold your edits; choose another --out")
@@ -403,10 +404,7 @@ def mapping_init(
     if out is None:
         sys.stdout.write(draft.to_yaml())  # the YAML alone on stdout: `> mapping.yaml` works
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
-        partial.write_text(draft.to_yaml(), encoding="utf-8")
-        partial.replace(out)
+        write_text(out, draft.to_yaml())
     report = errors if out is None else console  # findings never mix into piped YAML
     for finding in draft.findings:
         report.print(finding, markup=False, highlight=False, soft_wrap=True)

@@ -16,12 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from walkaway.model.recommendation import RECOMMENDATIONS
+from walkaway.output_files import write_text
 from walkaway.serving.report import (
     EFFECT_EDGES,
     SECTIONS,
     PipelineDigest,
     render_report,
-    write_report,
 )
 from walkaway.serving.scoring import SCORE_COLUMNS
 from walkaway.signs import GROUPS, SIGNS
@@ -242,18 +242,10 @@ def test_the_calibration_section_uses_the_models_evaluation(digest: PipelineDige
     assert f"{metrics.loc[('win', 'walkaway'), 'roc_auc']:.3f}" in html
 
 
-def test_write_report_replaces_the_file_atomically(tmp_path: Path) -> None:
-    target = tmp_path / "reports" / "review.html"
-    write_report(target, "<p>first</p>")
-    write_report(target, "<p>second</p>")
-    assert target.read_text(encoding="utf-8") == "<p>second</p>"
-    assert [p.name for p in target.parent.iterdir()] == ["review.html"]
-
-
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")
 def test_the_page_renders_in_headless_chromium(digest: PipelineDigest, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
-    write_report(report, page(digest))
+    write_text(report, page(digest))
     screenshot = tmp_path / "report.png"
     done = subprocess.run(
         [

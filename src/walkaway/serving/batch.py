@@ -14,8 +14,6 @@ second run on the same ``--out`` refuse rather than interleave.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import fcntl
 import os
 import time
@@ -42,6 +40,13 @@ from walkaway.data.history import join_accounts, join_related, join_stage_histor
 from walkaway.data.mapping import Mapping, apply_mapping
 from walkaway.errors import WalkawayError
 from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.output_files import (
+    OutputError,
+    cannot_write,
+    partial_path,
+    remove_partial,
+    remove_stale_partials,
+)
 from walkaway.serving import DEFAULT_CHUNK_SIZE
 from walkaway.serving.report import PipelineDigest
 from walkaway.serving.scoring import SCORE_COLUMNS, make_inert, score_deals
@@ -100,10 +105,6 @@ class BatchResult:
         )
 
 
-class OutputError(WalkawayError):
-    """An output cannot be written where it was asked for; the previous outputs are kept."""
-
-
 class EverythingRejected(WalkawayError):
     """Not one row of the input could be scored."""
 
@@ -154,7 +155,7 @@ class _OutputLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise _cannot_write(self.path.parent, error) from None
+            raise cannot_write(self.path.parent, error) from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -170,67 +171,27 @@ class _OutputLock:
             os.close(self.handle)  # closing releases the lock
 
 
-def _remove(path: Path) -> None:
-    """Remove a partial file if there is one; a folder that never existed has none."""
-    with contextlib.suppress(OSError):
-        path.unlink(missing_ok=True)
-
-
-def _cannot_write(path: Path, error: OSError) -> OutputError:
-    reason = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is exceeded",
-        errno.EFBIG: "the file is too large for this file system or limit",
-        errno.EROFS: "the file system is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-    }.get(error.errno, error.strerror or type(error).__name__)
-    return OutputError(f"cannot write {path}: {reason}; the previous outputs are unchanged")
-
-
-def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial-{os.getpid()}")
-
-
-def _remove_stale_partials(path: Path) -> None:
-    """Partial files of runs that were killed outright (no chance to clean up) are garbage."""
-    for stale in path.parent.glob(f".{path.name}.partial-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class _TableWriter:
     """Appends chunks to a temporary file beside the target: CSV (formulas made inert) or
     Parquet, chosen by the target's extension; ``commit`` renames it into place."""
 
     def __init__(self, target: Path, columns: list[str]):
         self.target, self.columns = target, columns
-        self.partial = _partial(target)
+        self.partial = partial_path(target)
         self.parquet = target.suffix.lower() in PARQUET_SUFFIXES
         self.writer: pq.ParquetWriter | None = None
         self.started = False
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise _cannot_write(target, error) from None
-        _remove_stale_partials(target)
+            raise cannot_write(target, error) from None
+        remove_stale_partials(target)
 
     def write(self, frame: pd.DataFrame) -> None:
         try:
             self._write(frame)
         except OSError as error:
-            raise _cannot_write(self.target, error) from None
+            raise cannot_write(self.target, error) from None
 
     def _write(self, frame: pd.DataFrame) -> None:
         frame = frame[self.columns]
@@ -268,7 +229,7 @@ class _TableWriter:
                 self.writer.close()
                 self.writer = None
         except OSError as error:
-            raise _cannot_write(self.target, error) from None
+            raise cannot_write(self.target, error) from None
 
     def commit(self, target: Path | None = None) -> None:
         """Rename the finished temporary file into place (``target``: elsewhere)."""
@@ -280,28 +241,28 @@ class _TableWriter:
                 self.writer.close()
         except OSError:
             pass  # a full disk: the partial file goes anyway
-        _remove(self.partial)
+        remove_partial(self.partial)
 
 
 class _TextWriter:
     """A text file (the report) written beside its target, renamed by ``commit``."""
 
     def __init__(self, target: Path):
-        self.target, self.partial = target, _partial(target)
+        self.target, self.partial = target, partial_path(target)
 
     def write(self, text: str) -> None:
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_partials(self.target)
+            remove_stale_partials(self.target)
             self.partial.write_text(text, encoding="utf-8")
         except OSError as error:
-            raise _cannot_write(self.target, error) from None
+            raise cannot_write(self.target, error) from None
 
     def commit(self) -> None:
         self.partial.replace(self.target)
 
     def discard(self) -> None:
-        _remove(self.partial)
+        remove_partial(self.partial)
 
 
 def load_accounts(path: Path | None, mapping: Mapping) -> tuple[pd.DataFrame | None, str]:

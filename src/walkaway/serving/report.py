@@ -7,8 +7,8 @@ presence in. Its memory does not grow with the pipeline, and its figures do not 
 the deals were chunked.
 
 :func:`render_report` turns a digest, the run's figures and the model's own evaluation into one
-HTML page (CSS inline, plots as embedded PNG, no external URL); :func:`write_report` writes it
-atomically.
+HTML page (CSS inline, plots as embedded PNG, no external URL); the batch job writes it
+atomically with the scores (:mod:`walkaway.serving.batch`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ import base64
 import html
 import io
 import math
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -917,16 +915,3 @@ def render_report(
         f"<footer>Made by walkaway from {esc(source)} at {esc(scored_at)} with "
         f"{esc(model_uri)}.</footer></main></body></html>\n"
     )
-
-
-def write_report(path: Path, html: str) -> None:
-    """Write the page to a temporary file beside ``path``, then rename it into place, so a
-    reader never sees half a report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        partial.write_text(html, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
