@@ -57,3 +57,17 @@ def plural(count: float, noun: str, nouns: str | None = None) -> str:
     """
     n = int(round(float(count)))
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def day_text(moment: object, missing: str = "no dates") -> str:
+    """A day as ``YYYY-MM-DD``, or ``missing`` when there is none.
+
+    >>> import pandas as pd
+    >>> day_text(pd.Timestamp("2025-03-01 14:30")), day_text(None), day_text(pd.NaT, "unknown")
+    ('2025-03-01', 'no dates', 'unknown')
+    """
+    import pandas as pd  # here: the command line imports this module for its help
+
+    if moment is None or pd.isna(moment):
+        return missing
+    return pd.Timestamp(moment).strftime("%Y-%m-%d")

@@ -36,7 +36,7 @@ from walkaway.data.history import History
 from walkaway.data.synth import write_synthetic_history
 from walkaway.model.features import build_features
 from walkaway.model.features.icp_fit import EMPLOYEE_LABELS, REVENUE_LABELS, icp_in_words
-from walkaway.signs import TITLES
+from walkaway.signs import TITLES, day_text
 
 __all__ = [
     "Exploration",
@@ -218,8 +218,8 @@ def overview(exploration: Exploration) -> pd.DataFrame:
         ("matured wins (regret known)", f"{matured:,}"),
         ("regretted among matured wins", f"{regretted:,}{share(regretted, matured)}"),
         ("wins still censored (too recent)", f"{int(status.get('censored', 0)):,}"),
-        ("export date", _day(exploration.history.export_date)),
-        ("first created", _day(labelled["created_date"].min())),
+        ("export date", day_text(exploration.history.export_date)),
+        ("first created", day_text(labelled["created_date"].min())),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"])
 
@@ -794,7 +794,3 @@ def icp_profile_figure(
         f"The learned ICP: {best:,} best customers (wins kept) vs {regretted:,} regretted"
     )
     return figure
-
-
-def _day(moment: pd.Timestamp) -> str:
-    return "no dates" if pd.isna(moment) else str(pd.Timestamp(moment).date())

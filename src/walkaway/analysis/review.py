@@ -40,7 +40,7 @@ from walkaway.model.explanations import explain_p_good
 from walkaway.model.recommendation import RECOMMENDATIONS
 from walkaway.model.walkaway_model import WalkawayModel
 from walkaway.serving.report import colour, compact, label, top_by_amount
-from walkaway.signs import GROUPS, SIGNS, TITLES
+from walkaway.signs import GROUPS, SIGNS, TITLES, day_text
 
 if TYPE_CHECKING:  # MLflow is only loaded when a step needs the registry
     from walkaway.model.training import TrainingResult
@@ -187,16 +187,12 @@ class ReviewModel:
             {
                 "model": self.label,
                 "trained on (mapping)": self.trained_on or "unknown",
-                "trained until": _day(getattr(self.model, "trained_until_", pd.NaT)),
+                "trained until": day_text(getattr(self.model, "trained_until_", pd.NaT), "unknown"),
                 "how": self.story,
                 "MLflow store": self.tracking_uri,
             },
             name="model",
         ).to_frame()
-
-
-def _day(moment: object) -> str:
-    return "unknown" if moment is None or pd.isna(moment) else str(pd.Timestamp(moment).date())
 
 
 def train_or_load(

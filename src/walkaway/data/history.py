@@ -11,6 +11,7 @@ import pandas as pd
 from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
 from walkaway.data.mapping import Mapping, RelatedTable
 from walkaway.model.labels import label_deals
+from walkaway.signs import day_text
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
 # How a deal's stage history is folded into one text value of the deals table.
@@ -89,8 +90,8 @@ class History:
         return {
             "data_sha256": digest.hexdigest()[:16],
             "data_rows": len(self.deals),
-            "data_first_created": _day(self.deals["created_date"].min()),
-            "data_export_date": _day(self.export_date),
+            "data_first_created": day_text(self.deals["created_date"].min()),
+            "data_export_date": day_text(self.export_date),
             "data_won": int(outcomes.get("won", 0)),
             "data_lost": int(outcomes.get("lost", 0)),
             "data_open": int(outcomes.get("open", 0)),
@@ -136,10 +137,6 @@ def join_related(
                 "stay empty for them"
             )
     return deals, notes
-
-
-def _day(moment: pd.Timestamp) -> str:
-    return "no dates" if pd.isna(moment) else str(moment.date())
 
 
 def join_accounts(deals: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:

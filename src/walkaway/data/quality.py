@@ -50,6 +50,7 @@ from walkaway.model.leakage import (
 )
 from walkaway.model.training import HOLDOUT_SHARE
 from walkaway.model.walkaway_model import MIN_LOST, MIN_WON
+from walkaway.signs import day_text
 
 __all__ = [
     "DuplicateCounts",
@@ -657,10 +658,6 @@ def _three_places(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.3f}"
 
 
-def _day(value: pd.Timestamp | None) -> str:
-    return "no dates" if value is None else str(value.date())
-
-
 def _summary(report: QualityReport) -> pd.DataFrame:
     won_share = f"; {report.won / report.closed:.1%} won" if report.closed else ""
     closed = f"{report.closed:,} ({report.won:,} / {report.lost:,}{won_share})"
@@ -674,9 +671,9 @@ def _summary(report: QualityReport) -> pd.DataFrame:
         ("open deals", f"{report.open:,}"),
         ("exact duplicate rows", f"{report.exact_duplicates:,}"),
         ("rows sharing a deal id, differing", f"{report.conflicting_duplicates:,}"),
-        ("first created", _day(report.first_created)),
-        ("last created", _day(report.last_created)),
-        ("last closed", _day(report.last_closed)),
+        ("first created", day_text(report.first_created)),
+        ("last created", day_text(report.last_created)),
+        ("last closed", day_text(report.last_closed)),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"])
 

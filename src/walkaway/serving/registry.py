@@ -67,6 +67,7 @@ from walkaway.errors import WalkawayError
 from walkaway.model.training import TrainingResult
 from walkaway.model.walkaway_model import WalkawayModel
 from walkaway.serving.scoring import score_deals
+from walkaway.signs import day_text
 
 MODEL_NAME = "walkaway"
 CHAMPION = "champion"
@@ -625,10 +626,12 @@ def _fair_comparisons(
         comparisons[head] = HeadComparison.of(
             head, holdout.y[unseen], holdout.predictions["walkaway"][unseen], p_champion
         )
+    win_after = day_text(cutoffs["win"], "an unknown date")
+    regret_after = day_text(cutoffs["regret"], "an unknown date")
     path = (
         f"compared on the new holdout's deals closed after champion version {current}'s "
-        f"training data (win head after {_day(cutoffs['win'])}, regret head after "
-        f"{_day(cutoffs['regret'])}), scored by the champion"
+        f"training data (win head after {win_after}, regret head after {regret_after}), "
+        "scored by the champion"
     )
     if same_data:
         path = f"same data, but champion version {current} logged no holdout predictions: {path}"
@@ -656,10 +659,6 @@ def _champion_scores(model: WalkawayModel, deals: pd.DataFrame, column: str) -> 
     as_of = deals["as_of"] if "as_of" in deals else deals["created_date"]
     wire = to_wire(deals.assign(as_of=as_of))
     return score_canonical(model, wire)[column].to_numpy(dtype=float)
-
-
-def _day(timestamp: object) -> str:
-    return "an unknown date" if pd.isna(timestamp) else pd.Timestamp(timestamp).strftime("%Y-%m-%d")
 
 
 def _sentence(text: str) -> str:
