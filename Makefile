@@ -51,8 +51,8 @@ chromium: ## Install Debian's headless Chromium when missing (the report's rende
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install chromium ## Run the test suite (unit, property, integration)
-	$(BIN)/python -m pytest
+test: install chromium ## Run the test suite (unit, property, integration; Chromium installed if missing)
+	WALKAWAY_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check src tests benchmarks
@@ -71,9 +71,14 @@ bench-quick: install ## Quick benchmarks for development (small sizes, one run e
 real-data: install ## Report walkaway on the public exports in ../shared/data (writes docs/real-data.md)
 	$(BIN)/python docs/make_real_data.py
 
-notebooks: install ## Open Jupyter Lab on the notebooks
+NOTEBOOKS_STAMP := $(VENV)/.notebooks-installed
+
+$(NOTEBOOKS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[notebooks]'
-	$(BIN)/jupyter lab notebooks/
+	@touch $(NOTEBOOKS_STAMP)
+
+notebooks: $(NOTEBOOKS_STAMP) ## Open Jupyter Lab on the notebooks (installs Jupyter once)
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 mlflow-ui: install ## Browse MLflow runs and the registry at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///models/mlflow.db} --host 127.0.0.1 --port 5000

@@ -4,6 +4,7 @@ the page is one self-contained, escaped HTML file (checked in headless Chromium 
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import subprocess
@@ -242,8 +243,13 @@ def test_the_calibration_section_uses_the_models_evaluation(digest: PipelineDige
     assert f"{metrics.loc[('win', 'walkaway'), 'roc_auc']:.3f}" in html
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium is not installed")
 def test_the_page_renders_in_headless_chromium(digest: PipelineDigest, tmp_path: Path) -> None:
+    # `make test` installs Chromium when it is missing and sets WALKAWAY_REQUIRE_CHROMIUM, so
+    # there (and in CI) this test runs or fails; a bare `pytest` without Chromium skips it.
+    if shutil.which("chromium") is None:
+        if os.environ.get("WALKAWAY_REQUIRE_CHROMIUM"):
+            pytest.fail("headless Chromium is not installed: run `make chromium`")
+        pytest.skip("headless Chromium is not installed (`make chromium` installs it)")
     report = tmp_path / "report.html"
     write_text(report, page(digest))
     screenshot = tmp_path / "report.png"
