@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 from walkaway.errors import WalkawayError
 from walkaway.model.splits import sample_rows
@@ -115,13 +115,33 @@ def out_of_fold_rate(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.nda
     return encoded
 
 
+def ranked_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC from the ranks of the scores (the Mann-Whitney U statistic), ties counted half.
+
+    The same number as scikit-learn's ``roc_auc_score`` in a fraction of its time: the guard
+    scores every feature several ways on each training, and the input checks of
+    ``roc_auc_score`` cost more than the ranking itself.
+
+    >>> ranked_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    >>> ranked_auc(np.array([0, 1]), np.array([2.0, 2.0]))
+    0.5
+    """
+    positive = np.asarray(y) == 1
+    n_positive = int(positive.sum())
+    n_negative = len(positive) - n_positive
+    ranks = rankdata(score)
+    u = ranks[positive].sum() - n_positive * (n_positive + 1) / 2
+    return float(u / (n_positive * n_negative))
+
+
 def folded_auc(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC of a score that may rank either way (a large value may mean lost).
 
     >>> folded_auc(np.array([0, 0, 1, 1]), np.array([4.0, 3.0, 2.0, 1.0]))
     1.0
     """
-    auc = float(roc_auc_score(y, score))
+    auc = ranked_auc(y, score)
     return max(auc, 1.0 - auc)
 
 
@@ -154,7 +174,7 @@ def out_of_fold_auc(categories: pd.Series, y: np.ndarray) -> float:
     if known.sum() < MIN_ROWS_FOR_AUC or len(np.unique(y[known])) < 2:
         return np.nan
     rates = out_of_fold_rate(categories[known].reset_index(drop=True), y[known])
-    return max(0.5, float(roc_auc_score(y[known], rates)))
+    return max(0.5, ranked_auc(y[known], rates))
 
 
 def numbers_auc(numbers: pd.Series, y: np.ndarray) -> float:
