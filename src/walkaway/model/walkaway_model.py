@@ -28,6 +28,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category
 from walkaway.model.explanations import explain_p_good, group_matrix, p_good, reasons
@@ -364,6 +365,7 @@ class WalkawayModel(BaseEstimator):
     ) -> pd.DataFrame:
         """The features the heads see (text as the training categories) of canonical deals,
         as at ``as_of`` (each deal's creation date when None)."""
+        check_is_fitted(self)
         return self._encode(self.featurise(deals, as_of))
 
     # ------------------------------------------------------------------ scoring
@@ -373,6 +375,7 @@ class WalkawayModel(BaseEstimator):
         """``p_win``, ``p_regret`` and ``p_good`` of canonical deals, without explanations:
         the same numbers as :meth:`predict` at a fraction of the cost (TreeSHAP costs tens of
         predictions, hundreds on deep trees), for evaluating on many deals."""
+        check_is_fitted(self)
         X = self.encoded_features(self.with_amounts(deals), as_of)
         p_win = self.win_head_.calibrate(self.win_head_.margin(X))
         p_regret = self.regret_head_.calibrate(self.regret_head_.margin(X))
@@ -383,6 +386,7 @@ class WalkawayModel(BaseEstimator):
 
     def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, object]:
         """Per head: raw features, margin, per-feature contributions (bias last)."""
+        check_is_fitted(self)
         raw = self.featurise(deals, as_of)
         X = self._encode(raw)
         return {
@@ -406,6 +410,7 @@ class WalkawayModel(BaseEstimator):
         ``recommendation_reason``. ``timings``, when given, accumulates the seconds of each
         step (features, treeshap, effects, reasons, recommendation).
         """
+        check_is_fitted(self)
         timings = timings if timings is not None else {}
         deals = self.with_amounts(deals)
         with _timed(timings, "features"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature, plural
@@ -101,6 +102,7 @@ class DealAge(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
         created = X["created_date"] if "created_date" in X else pd.Series(pd.NaT, X.index)
         days_open = ((X["as_of"] - created) / DAY).clip(lower=0.0).astype(float)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature, plural
@@ -75,6 +76,7 @@ class DealContext(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
         out["amount"] = pd.to_numeric(_column(X, "amount"), errors="coerce").astype(float)
         for name in CATEGORIES:

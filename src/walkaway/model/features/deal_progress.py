@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.history import EVENT_SEPARATOR, FIELD_SEPARATOR
 from walkaway.signs import Feature, plural
@@ -86,9 +87,13 @@ class DealProgress(TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X: pd.DataFrame, y: object = None) -> DealProgress:
+        # Nothing to learn (each deal's own history says it all); the input width marks it
+        # fitted, as scikit-learn's stateless transformers do.
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         events = _events(X)
         if events.empty:  # no change made by any row's day: all unknown
             empty = pd.DataFrame(np.nan, index=X.index, columns=list(FEATURES))

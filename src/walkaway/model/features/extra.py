@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category
 from walkaway.signs import Feature
@@ -46,6 +47,7 @@ class ExtraFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
         for name, numeric in self.numeric_.items():
             values = X[name] if name in X else pd.Series(np.nan, X.index, object)

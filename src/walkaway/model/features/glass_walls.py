@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature, plural, yes_no
@@ -90,6 +91,7 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
         vendor = X["incumbent_vendor"] if "incumbent_vendor" in X else pd.Series(index=X.index)
         tenure = _as_float(X, "incumbent_tenure_years")

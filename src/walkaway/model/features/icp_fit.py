@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature
@@ -140,6 +141,7 @@ class IcpFit(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         segments = firmographic_segments(X)
         segments["segment"] = _segment_key(segments)
         as_of = X["as_of"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category, parse_capabilities
 from walkaway.signs import Feature, plural, yes_no
@@ -82,6 +83,7 @@ class NeedFit(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self)
         products = (
             normalise_category(X["product"]) if "product" in X else pd.Series(np.nan, index=X.index)
         )
