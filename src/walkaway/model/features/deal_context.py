@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from walkaway.model.features.columns import column
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature, plural
 
@@ -67,7 +68,7 @@ class DealContext(TransformerMixin, BaseEstimator):
             raise ValueError(f"DealContext.fit needs columns {sorted(missing)}")
         closed = X[X["outcome"].isin(["won", "lost"])]
         won = closed["outcome"].eq("won")
-        owner = _column(closed, "owner")
+        owner = column(closed, "owner")
         self.seller_wins_ = EventTimeline(owner[won], closed.loc[won, "closed_date"])
         self.seller_deals_ = EventTimeline(owner, closed["closed_date"])
         everyone = pd.Series("all", index=closed.index)
@@ -78,11 +79,11 @@ class DealContext(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
-        out["amount"] = pd.to_numeric(_column(X, "amount"), errors="coerce").astype(float)
+        out["amount"] = pd.to_numeric(column(X, "amount"), errors="coerce").astype(float)
         for name in CATEGORIES:
-            out[name] = _column(X, name).astype(object)
+            out[name] = column(X, name).astype(object)
         as_of = X["as_of"]
-        owner = _column(X, "owner")
+        owner = column(X, "owner")
         everyone = pd.Series("all", index=X.index)
         team_rate = (self.team_wins_.count_before(everyone, as_of) + 1) / (
             self.team_deals_.count_before(everyone, as_of) + 2
@@ -97,7 +98,3 @@ class DealContext(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.array(list(FEATURES), dtype=object)
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame else pd.Series(np.nan, frame.index, object)

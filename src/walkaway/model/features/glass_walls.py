@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from walkaway.model.features.columns import numbers
 from walkaway.model.features.point_in_time import EventTimeline
 from walkaway.signs import Feature, plural, yes_no
 
@@ -48,12 +49,6 @@ FEATURES = {
         lambda v: f"{plural(v, 'earlier loss', 'earlier losses')} at this account",
     ),
 }
-
-
-def _as_float(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index)
-    return pd.to_numeric(frame[column].astype(object), errors="coerce").astype(float)
 
 
 class GlassWalls(TransformerMixin, BaseEstimator):
@@ -94,7 +89,7 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         out = pd.DataFrame(index=X.index)
         vendor = X["incumbent_vendor"] if "incumbent_vendor" in X else pd.Series(index=X.index)
-        tenure = _as_float(X, "incumbent_tenure_years")
+        tenure = numbers(X, "incumbent_tenure_years")
         # A tenure implies an incumbent even when the vendor's name was left blank.
         present = vendor.notna() | (tenure > 0)
         known = "incumbent_vendor" in X or "incumbent_tenure_years" in X
@@ -102,12 +97,12 @@ class GlassWalls(TransformerMixin, BaseEstimator):
         # knows neither.
         out["incumbent_present"] = present.astype(float) if known else np.nan
         out["incumbent_tenure_years"] = tenure.where(present, 0.0) if known else np.nan
-        out["competitor_count"] = _as_float(X, "competitor_count")
-        tender = _as_float(X, "formal_tender")
+        out["competitor_count"] = numbers(X, "competitor_count")
+        tender = numbers(X, "formal_tender")
         out["formal_tender"] = tender
         # A response window only means something for a tender.
-        out["response_window_days"] = _as_float(X, "response_window_days").where(tender == 1)
-        out["decision_maker_access"] = _as_float(X, "decision_maker_access")
+        out["response_window_days"] = numbers(X, "response_window_days").where(tender == 1)
+        out["decision_maker_access"] = numbers(X, "decision_maker_access")
         account = X["account_id"] if "account_id" in X else pd.Series(index=X.index, dtype=object)
         # No account, no record: unknown rather than "no earlier wins".
         known = account.notna().to_numpy()

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category, parse_capabilities
+from walkaway.model.features.columns import numbers
 from walkaway.signs import Feature, plural, yes_no
 
 FEATURES = {
@@ -40,12 +41,6 @@ FEATURES = {
         "need_fit", "defined needs", yes_no("needs are defined", "needs are not defined")
     ),
 }
-
-
-def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index)
-    return pd.to_numeric(frame[column].astype(object), errors="coerce").astype(float)
 
 
 class NeedFit(TransformerMixin, BaseEstimator):
@@ -103,8 +98,8 @@ class NeedFit(TransformerMixin, BaseEstimator):
         out["capability_coverage"] = np.asarray(coverage, dtype=float)
         out["capabilities_missing"] = np.asarray(missing, dtype=float)
         out["must_haves_missing"] = np.asarray(must_missing, dtype=float)
-        out["customisation_required"] = _flag(X, "customisation_required")
-        out["needs_defined"] = _flag(X, "needs_defined")
+        out["customisation_required"] = numbers(X, "customisation_required")
+        out["needs_defined"] = numbers(X, "needs_defined")
         return out[list(FEATURES)]
 
     def _fit_of(self, product: object, required: object, must_have: object) -> tuple[float, ...]:
