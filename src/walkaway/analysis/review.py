@@ -39,7 +39,8 @@ from walkaway.analysis import plots
 from walkaway.model.explanations import explain_p_good
 from walkaway.model.recommendation import RECOMMENDATIONS
 from walkaway.model.walkaway_model import WalkawayModel
-from walkaway.serving.report import colour, compact, label, top_by_amount
+from walkaway.serving.pipeline_digest import top_by_amount
+from walkaway.serving.report import colour, compact, label
 from walkaway.signs import GROUPS, SIGNS, TITLES, day_text
 
 if TYPE_CHECKING:  # MLflow is only loaded when a step needs the registry

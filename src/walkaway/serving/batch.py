@@ -48,7 +48,7 @@ from walkaway.output_files import (
     remove_stale_partials,
 )
 from walkaway.serving import DEFAULT_CHUNK_SIZE
-from walkaway.serving.report import PipelineDigest
+from walkaway.serving.pipeline_digest import PipelineDigest
 from walkaway.serving.scoring import SCORE_COLUMNS, make_inert, score_deals
 
 OUTPUT_SUFFIXES = (".csv", *PARQUET_SUFFIXES)
