@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from walkaway.data.drafting.draft import draft_mapping
 from walkaway.data.exports import load_history
 from walkaway.data.history import History
-from walkaway.data.mapping_draft import draft_mapping
 from walkaway.model.training import TrainingResult, split_holdouts, train_and_evaluate
 
 YES_NO = {  # column -> effect on the log-odds of winning when "Yes"

@@ -395,7 +395,7 @@ def mapping_init(
     sample_rows: Annotated[int, typer.Option(help="Rows of each file to read.", min=1)] = 20_000,
 ) -> None:
     """Draft a mapping from an export's columns and values, for you to review."""
-    from walkaway.data.mapping_draft import draft_mapping
+    from walkaway.data.drafting.draft import draft_mapping
     from walkaway.output_files import write_text
 
     if out is not None and out.exists():

@@ -1,4 +1,7 @@
-"""Tests of drafting a mapping from an export (walkaway.data.mapping_draft, `walkaway mapping init`)."""
+"""Tests of drafting a mapping from an export (walkaway.data.drafting.draft, `walkaway mapping init`).
+
+The helpers here (small exports, findings lookup) serve the other drafting tests too.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from walkaway.data.contracts import ContractError
+from walkaway.data.drafting.draft import MappingDraft, draft_mapping
 from walkaway.data.exports import load_history
 from walkaway.data.mapping import load_mapping, parse_mapping
-from walkaway.data.mapping_draft import MappingDraft, draft_mapping
-from walkaway.data.synth import write_synthetic_history
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 MAVEN = SHARED_DATA / "maven-crm-opportunities"
 IBM = SHARED_DATA / "ibm-sales-win-loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv.gz"
 NO_SHARED_DATA = "the public exports live in ../shared/data, which this checkout does not have"
@@ -47,22 +48,6 @@ def small_deals(
 
 
 # --------------------------------------------------------------------------- the synthetic export
-
-
-@pytest.fixture(scope="module")
-def synthetic_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("synthetic-export")
-    write_synthetic_history(folder, 1500, 11)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def synthetic_draft(synthetic_export: Path) -> MappingDraft:
-    return draft_mapping(
-        synthetic_export / "deals.csv",
-        accounts=synthetic_export / "accounts.csv",
-        products=synthetic_export / "products.csv",
-    )
 
 
 def test_synthetic_draft_validates_and_finds_ids_outcome_dates_amount(
@@ -115,140 +100,13 @@ def test_synthetic_export_loads_through_the_drafted_yaml(
     assert history.mapping.post_outcome == ("Churn Date", "Regret Flag", "Gross Margin %")
 
 
-def test_yaml_lists_findings_in_a_comment_header_and_keeps_a_readable_key_order(
-    synthetic_draft: MappingDraft,
-) -> None:
-    text = synthetic_draft.to_yaml()
-    assert yaml.safe_load(text) == synthetic_draft.document
-    header = text.split("\n\n", 1)[0].splitlines()
-    assert all(line.startswith("#") for line in header)
-    starts = [line for line in header if line.startswith(("# TODO", "# NOTE"))]
-    assert len(starts) == len(synthetic_draft.findings)
-    keys = [line.split(":")[0] for line in text.splitlines() if line[:1].isalpha()]
-    assert keys == ["name", "description", "date_format", "post_outcome", "regret", "tables"]
-    tables = [
-        line.strip(" :")
-        for line in text.splitlines()
-        if line.startswith("  ") and not line.startswith("   ")
-    ]
-    assert tables[-3:] == ["deals", "accounts", "products"]
-
-
 def test_findings_put_todo_first(synthetic_draft: MappingDraft) -> None:
     kinds = [f.split(":")[0] for f in synthetic_draft.findings]
     assert kinds == sorted(kinds, key=lambda kind: kind != "TODO")
     assert set(kinds) <= {"TODO", "NOTE"}
 
 
-# --------------------------------------------------------------------------- small exports
-
-
-def test_dates_readable_both_ways_are_reported(tmp_path: Path) -> None:
-    deals = write_csv(
-        tmp_path,
-        "deals.csv",
-        small_deals(["01/02/2024", "03/04/2024", "05/06/2024"], ["02/03/2024", "04/05/2024", ""]),
-    )
-    draft = draft_mapping(deals)
-    assert draft.document["date_format"] in ("%d/%m/%Y", "%m/%d/%Y")
-    assert findings_with(draft, "TODO", "%d/%m/%Y and %m/%d/%Y")
-    parse_mapping(draft.document)
-
-
-def test_month_first_dates_are_told_apart_by_their_values(tmp_path: Path) -> None:
-    deals = write_csv(
-        tmp_path,
-        "deals.csv",
-        small_deals(["01/13/2024", "02/20/2024"], ["03/14/2024", "04/25/2024"]),
-    )
-    draft = draft_mapping(deals)
-    assert draft.document["date_format"] == "%m/%d/%Y"
-    assert not findings_with(draft, "read equally")
-
-
-def test_no_dates_says_a_time_ordered_holdout_is_impossible(tmp_path: Path) -> None:
-    rows = small_deals(["x"] * 4, ["y"] * 4)
-    del rows["Created On"], rows["Closed On"]
-    draft = draft_mapping(write_csv(tmp_path, "deals.csv", rows))
-    assert "date_format" not in draft.document
-    assert findings_with(draft, "no date columns", "time-ordered holdout")
-    if draft.document.get("dates") == "none":  # the mapping format can say "no dates"
-        assert not parse_mapping(draft.document).dated
-    else:
-        assert findings_with(draft, "TODO", "lacks required column(s) created_date, closed_date")
-    parse_mapping(draft.document)
-
-
-def test_a_number_zero_for_every_lost_deal_is_post_outcome_not_the_amount(tmp_path: Path) -> None:
-    n = 20
-    rows = {
-        "Opportunity Id": [f"O{i}" for i in range(n)],
-        "Stage": ["Won", "Lost"] * (n // 2),
-        "Booked Value": [500 + i if i % 2 == 0 else 0 for i in range(n)],
-        "Competitor": ["Acme", "None"] * (n // 2),
-    }
-    draft = draft_mapping(write_csv(tmp_path, "deals.csv", rows))
-    mapping = parse_mapping(draft.document)
-    assert mapping.post_outcome == ("Booked Value",)
-    assert "amount" not in mapping.tables["deals"].columns
-    assert findings_with(draft, "'Booked Value'", "0 or empty for all 10 lost deals")
-    assert findings_with(draft, "NOTE", "no deal amount", "'Booked Value'")
-    # "None" as a rival means no rival: mapped to blank
-    assert mapping.tables["deals"].values["incumbent_vendor"] == {"none": ""}
-
-
-def test_closed_sounding_stages_mapped_to_open_are_flagged(tmp_path: Path) -> None:
-    stages = ["Closed Won", "Closed Lost", "Cancelled", "Discovery"]
-    deals = write_csv(
-        tmp_path,
-        "deals.csv",
-        small_deals(["2024-01-01"] * 4, ["2024-02-01", "2024-02-01", "", ""], stages),
-    )
-    draft = draft_mapping(deals)
-    assert draft.document["tables"]["deals"]["values"]["outcome"]["Cancelled"] == "open"
-    assert findings_with(draft, "TODO", "'Cancelled' sound like closed deals")
-    assert draft.document["tables"]["deals"]["columns"]["stage"] == "Status"
-
-
-def test_products_spelled_differently_get_a_value_map(tmp_path: Path) -> None:
-    rows = small_deals(["2024-01-01"] * 4, ["2024-02-01"] * 4)
-    rows["Product"] = ["GTXPro", "gtx pro", "Basic", "Mystery"]
-    deals = write_csv(tmp_path, "deals.csv", rows)
-    catalogue = write_csv(
-        tmp_path, "catalogue.csv", {"Name": ["GTX Pro", "Basic"], "Price": [10, 20]}
-    )
-    draft = draft_mapping(deals, products=catalogue)
-    mapping = parse_mapping(draft.document)
-    assert mapping.tables["products"].columns == {"product": "Name", "list_price": "Price"}
-    assert mapping.tables["deals"].values["product"] == {"gtxpro": "GTX Pro"}
-    assert findings_with(draft, "TODO", "'Mystery' (1 deal)")
-
-
-def test_accounts_key_is_found_by_overlapping_values(tmp_path: Path) -> None:
-    rows = small_deals(["2024-01-01"] * 6, ["2024-02-01"] * 6)
-    deals = write_csv(tmp_path, "deals.csv", rows)
-    side = tmp_path / "side"
-    side.mkdir()
-    accounts = write_csv(
-        side,
-        "firms.csv",
-        {
-            "Row": [1, 2, 3],
-            "Code": ["C0", "C1", "XX"],
-            "Sector": ["retail", "health", "retail"],
-            "Headcount": [10, 200, 3000],
-        },
-    )
-    draft = draft_mapping(deals, accounts=accounts)
-    mapping = parse_mapping(draft.document)
-    assert mapping.tables["accounts"].file == "side/firms.csv"
-    assert mapping.tables["accounts"].columns == {
-        "account_id": "Code",
-        "industry": "Sector",
-        "employees": "Headcount",
-    }
-    assert findings_with(draft, "key 'Code' matches the deals' 'Customer'", "67%")
-    assert findings_with(draft, "left out", "firms.csv: 'Row'")
+# --------------------------------------------------------------------------- bad input
 
 
 def test_bad_input_says_what_is_wrong(tmp_path: Path) -> None:
