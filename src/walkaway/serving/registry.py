@@ -11,21 +11,8 @@
   and recommendations. The run also logs its holdout predictions
   (``metrics/holdout_predictions.parquet``: head, deal_id, y, p).
 
-Champion and challenger: **the win head decides, the regret head guards.** A new version
-becomes ``@champion`` when there is none, or when, on deals neither model learned from,
-
-- its win head's mean log loss is no worse than the champion's, and
-- its regret head's mean log loss is not worse by more than 2 standard errors of the paired
-  per-deal difference (so a noise-sized regret difference never blocks a better win head).
-
-Deals neither model learned from: when the champion's run was trained on the same data (same
-``data_sha256``), the two runs' logged holdout predictions, paired by deal (each made by a
-model fitted without its holdout); otherwise the new holdout's deals closed strictly after the
-champion's training data (``trained_until_`` for the win head, ``regret_trained_until_`` for
-the regret head), scored by the champion. With fewer than :data:`MIN_FAIR_DEALS` such deals
-(or a single class) for the win head, the new version is promoted: it learned from newer data;
-with too few for the regret head, the guard is not applied. The decision says which path was
-used and gives the figures compared. Otherwise the new version stays a challenger.
+Champion and challenger: the rule is :mod:`walkaway.serving.promotion`'s; this module gathers
+the figures it compares (see :func:`_fair_comparisons`) and moves ``@champion``.
 
 A run flagged as a suspected leak (``TrainingResult.suspected_leak``) is never promoted
 automatically, and :func:`promote` refuses it unless forced. Every decision (the automatic one
@@ -66,20 +53,17 @@ from walkaway.data.mapping import Mapping, load_mapping
 from walkaway.errors import WalkawayError
 from walkaway.model.training import TrainingResult
 from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.serving.promotion import CHAMPION, HeadComparison, verdict
 from walkaway.serving.scoring import score_deals
 from walkaway.signs import day_text
 
 MODEL_NAME = "walkaway"
-CHAMPION = "champion"
 HISTORY_TAG = "champion_history"
 DEFAULT_MODELS_DIR = Path("models")
 DECISION_TAG = "decision"  # the latest decision; ``decision.1``, ``decision.2``... keep them all
 LEAK_TAG = "suspected_leak"  # why a version must not be promoted without force
 PREDICTIONS_ARTIFACT = "metrics/holdout_predictions.parquet"
 MAPPING_ARTIFACT = "mapping"  # the pyfunc artifact holding the mapping the model trained with
-MIN_FAIR_DEALS = 100  # fewer deals neither model learned from cannot tell two models apart
-GUARD_STANDARD_ERRORS = 2.0  # how much worse the regret head may be, in standard errors
-TIE = 1e-9  # log losses this close are equal (the same model retrained on the same data)
 
 
 class RegistryError(WalkawayError, RuntimeError):
@@ -461,59 +445,6 @@ def _policy_params(model: WalkawayModel) -> dict[str, object]:
     return {f"policy_{k}": v for k, v in vars(model.policy_).items()}
 
 
-@dataclass(frozen=True)
-class HeadComparison:
-    """One head's log loss, new version against champion, on the same fair deals."""
-
-    head: str
-    deals: int
-    classes: int
-    new_loss: float
-    champion_loss: float
-    difference: float  # mean per-deal log loss, new minus champion: negative when new is better
-    standard_error: float  # of that mean difference
-
-    @classmethod
-    def of(
-        cls, head: str, y: np.ndarray, p_new: np.ndarray, p_champion: np.ndarray
-    ) -> HeadComparison:
-        """Compare two sets of probabilities for the same deals, deal by deal."""
-        y = np.asarray(y, dtype=float)
-        new, theirs = _log_losses(y, p_new), _log_losses(y, p_champion)
-        paired = new - theirs
-        return cls(
-            head,
-            deals=len(y),
-            classes=len(np.unique(y)),
-            new_loss=float(new.mean()) if len(y) else np.nan,
-            champion_loss=float(theirs.mean()) if len(y) else np.nan,
-            difference=float(paired.mean()) if len(y) else np.nan,
-            standard_error=float(paired.std(ddof=1) / np.sqrt(len(y))) if len(y) > 1 else np.nan,
-        )
-
-    @property
-    def comparable(self) -> bool:
-        """Enough deals of both classes to tell the two models apart."""
-        return self.deals >= MIN_FAIR_DEALS and self.classes == 2
-
-    def describe(self) -> str:
-        """The figures compared, for the decision's text."""
-        if not self.comparable:
-            one_class = ", one class" if self.deals and self.classes < 2 else ""
-            return f"{self.head} head: only {self.deals:,} fair deals{one_class}, not compared"
-        return (
-            f"{self.head} head log loss {self.new_loss:.4f} vs {self.champion_loss:.4f} "
-            f"(difference {self.difference:+.4f}, standard error {self.standard_error:.4f}, "
-            f"{self.deals:,} deals)"
-        )
-
-
-def _log_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-deal log loss, clipped as :func:`walkaway.model.evaluation.probability_metrics` clips."""
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return -(y * np.log(p) + (1 - y) * np.log1p(-p))
-
-
 def _decide(
     client: mlflow.MlflowClient,
     model_name: str,
@@ -541,40 +472,10 @@ def _decide(
             f"version {current} ({type(error).__name__}); promote it with "
             f"`walkaway promote {version}`"
         )
-    # One line: the verdict and why, then the figures compared, then how the deals were chosen.
-    figures = "; ".join(c.describe() for c in comparisons.values())
-    details = f"{_sentence(figures)} {_sentence(path)}"
-    win, regret = comparisons["win"], comparisons.get("regret")
-    if not win.comparable:
+    promoted, text = verdict(version, current, comparisons, path)
+    if promoted:
         _promote(client, model_name, version)
-        return True, (
-            f"version {version} replaces version {current} as @{CHAMPION}: too few deals "
-            f"neither model learned from to compare them (at least {MIN_FAIR_DEALS} of both "
-            f"classes needed), and version {version} learned from newer data. {details}"
-        )
-    if win.difference > TIE:
-        return False, (
-            f"version {version} stays a challenger: its win head is worse than champion "
-            f"version {current}'s. {details}"
-        )
-    limit = GUARD_STANDARD_ERRORS * regret.standard_error if regret is not None else np.nan
-    if regret is not None and regret.comparable and regret.difference > limit + TIE:
-        return False, (
-            f"version {version} stays a challenger: its win head is no worse, but its regret "
-            f"head is worse than champion version {current}'s by more than "
-            f"{GUARD_STANDARD_ERRORS:g} standard errors. {details}"
-        )
-    if regret is None:
-        guard = "there is no regret holdout to guard with"
-    elif regret.comparable:
-        guard = f"its regret head is within {GUARD_STANDARD_ERRORS:g} standard errors"
-    else:
-        guard = "the regret guard is not applied (too few fair deals)"
-    _promote(client, model_name, version)
-    return True, (
-        f"version {version} replaces version {current} as @{CHAMPION}: its win head is no "
-        f"worse and {guard}. {details}"
-    )
+    return promoted, text
 
 
 def _fair_comparisons(
@@ -659,10 +560,6 @@ def _champion_scores(model: WalkawayModel, deals: pd.DataFrame, column: str) -> 
     as_of = deals["as_of"] if "as_of" in deals else deals["created_date"]
     wire = to_wire(deals.assign(as_of=as_of))
     return score_canonical(model, wire)[column].to_numpy(dtype=float)
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + "."
 
 
 def _one_line(text: str, limit: int = 500) -> str:
