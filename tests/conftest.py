@@ -12,8 +12,8 @@ import pytest
 
 from walkaway.data.exports import load_history
 from walkaway.data.history import History
+from walkaway.data.labels import label_deals
 from walkaway.data.synth import write_synthetic_history
-from walkaway.model.labels import label_deals
 from walkaway.model.training import TrainingResult, train_and_evaluate
 
 SMALL_HISTORY_DEALS = 3000

@@ -13,20 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from sklearn.metrics import roc_auc_score
 
 from walkaway.cli import main
+from walkaway.data.column_signal import LEAK_AUC, score_column
 from walkaway.data.mapping import shipped_mappings
 from walkaway.data.synth import write_synthetic_history
-from walkaway.model.leakage import (
-    LEAK_AUC,
-    LeakageError,
-    ranked_auc,
-    refuse_leaks,
-    score_column,
-)
+from walkaway.model.leakage import LeakageError, refuse_leaks
 from walkaway.model.walkaway_model import WalkawayModel
 
 LOSS_SCORE = "Loss Score"
@@ -111,19 +103,3 @@ def test_validate_exits_0_on_the_export_without_the_leak(tmp_path: Path, capsys)
     write_synthetic_history(folder, n_deals=1500, seed=4)
     assert main(["validate", "--history", str(folder)]) == 0
     assert "Training would refuse" not in capsys.readouterr().out
-
-
-@settings(max_examples=60, deadline=None, derandomize=True)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 1), st.sampled_from([0.0, 0.5, 1.0, 2.0, float(7)]) | st.floats(-5, 5)
-        ),
-        min_size=2,
-        max_size=60,
-    ).filter(lambda rows: len({label for label, _ in rows}) == 2)
-)
-def test_the_ranked_auc_is_scikit_learns(rows: list[tuple[int, float]]) -> None:
-    y = np.array([label for label, _ in rows])
-    score = np.array([value for _, value in rows])
-    assert ranked_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)

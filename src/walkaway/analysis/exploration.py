@@ -103,7 +103,7 @@ class Exploration:
         The export as read (canonical deals, accounts, products, mapping).
     labelled : pandas.DataFrame
         Every deal with its firmographics and labels (``won``, ``regret_status``,
-        ``regret_label``, ``status_known_date``; see :func:`walkaway.model.labels.label_deals`).
+        ``regret_label``, ``status_known_date``; see :func:`walkaway.data.labels.label_deals`).
     features : pandas.DataFrame
         Features of the closed deals as at each deal's creation (the index of ``labelled``'s
         closed rows), from the same feature pipeline training uses.
@@ -272,7 +272,7 @@ def rates_by_band(closed: pd.DataFrame, bands: pd.Series) -> pd.DataFrame:
     ----------
     closed
         Labelled closed deals (``won`` and ``regret_label``, from
-        :func:`walkaway.model.labels.label_deals`).
+        :func:`walkaway.data.labels.label_deals`).
     bands
         Each deal's band, aligned with ``closed``; an ordered categorical keeps its order.
 
@@ -328,7 +328,7 @@ def outcome_rates_over_time(labelled: pd.DataFrame, freq: str = "QE") -> pd.Data
     Parameters
     ----------
     labelled
-        Labelled deals (:func:`walkaway.model.labels.label_deals`); open deals are ignored.
+        Labelled deals (:func:`walkaway.data.labels.label_deals`); open deals are ignored.
     freq
         A pandas period-end frequency: ``"QE"`` (quarters), ``"ME"`` (months), ``"YE"``.
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
+from walkaway.data.labels import label_deals
 from walkaway.data.mapping import Mapping, RelatedTable
-from walkaway.model.labels import label_deals
 from walkaway.signs import day_text
 
 ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id", "account_name")]
@@ -60,7 +60,7 @@ class History:
 
     def labelled(self) -> pd.DataFrame:
         """The deal frame with its labels (won, regret) under the mapping's regret horizon and
-        rule, as of the export date (see :func:`walkaway.model.labels.label_deals`)."""
+        rule, as of the export date (see :func:`walkaway.data.labels.label_deals`)."""
         mapping = self.mapping
         return label_deals(
             self.deal_frame(), self.export_date, mapping.regret_horizon_days, mapping.regret_rule

@@ -49,8 +49,8 @@ from pydantic import (
 
 from walkaway.data.contracts import TABLE_COLUMNS, ContractError, Problem, extra_column
 from walkaway.data.csv_dialect import DECIMALS, DELIMITERS
+from walkaway.data.labels import RegretRule
 from walkaway.data.yaml_files import read_yaml
-from walkaway.model.labels import RegretRule
 from walkaway.signs import GROUPS
 
 _Model = TypeVar("_Model", bound=BaseModel)

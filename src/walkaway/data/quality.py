@@ -29,6 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from walkaway.data.column_signal import (
+    LEAK_AUC,
+    SUSPECT_AUC,
+    folded_auc,
+    numbers_auc,
+    out_of_fold_auc,
+    pooled,
+)
 from walkaway.data.contracts import (
     DEAL_COLUMNS,
     ContractError,
@@ -40,14 +48,6 @@ from walkaway.data.contracts import (
 )
 from walkaway.data.exports import export_file, read_dialect, read_table, resolve_mapping
 from walkaway.data.mapping import Mapping, apply_mapping
-from walkaway.model.leakage import (
-    LEAK_AUC,
-    SUSPECT_AUC,
-    folded_auc,
-    numbers_auc,
-    out_of_fold_auc,
-    pooled,
-)
 from walkaway.model.training import HOLDOUT_SHARE
 from walkaway.model.walkaway_model import MIN_LOST, MIN_WON
 from walkaway.signs import day_text
@@ -446,13 +446,13 @@ def leak_table(raw_closed: pd.DataFrame, won: np.ndarray, mapping: Mapping) -> p
 
     Candidates are every column of the deals file not mapped to an id, a date or the outcome,
     mapped or not. On the rows where a column is filled, a text column is scored by the
-    out-of-fold win rate of its category (:func:`walkaway.model.leakage.out_of_fold_rate`, rare
+    out-of-fold win rate of its category (:func:`walkaway.data.column_signal.out_of_fold_rate`, rare
     categories pooled), so that many values cannot look predictive by memorising outcomes; a
     numeric column by the better of its values (either way round) and the out-of-fold win rate
     of its value bands (a duration that is short for quick wins and quick losses alike is not
     monotone). ``filled_auc`` scores whether the column is filled at all: a value recorded only
     for won deals gives the outcome away too. A column is flagged when either AUC reaches
-    :data:`walkaway.model.leakage.LEAK_AUC` or the mapping declares it post_outcome.
+    :data:`walkaway.data.column_signal.LEAK_AUC` or the mapping declares it post_outcome.
 
     Parameters
     ----------

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from walkaway.data.column_signal import LEAK_AUC
 from walkaway.data.history import History
 from walkaway.data.synth import p_win_at_age
 from walkaway.model.evaluation import (
@@ -44,7 +45,6 @@ from walkaway.model.evaluation import (
     sign_attribution,
 )
 from walkaway.model.landmarks import AGE_BAND_LABELS, LANDMARK_AGES, age_band, snapshots
-from walkaway.model.leakage import LEAK_AUC
 from walkaway.model.splits import newest_split, sample_rows
 from walkaway.model.walkaway_model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
@@ -313,7 +313,7 @@ def model_for(history: History, **settings: object) -> WalkawayModel:
 def suspected_leak(result: TrainingResult) -> str:
     """Why a run looks leaked though no single feature gave the outcome away (empty when it
     does not): sales outcomes are never predictable almost perfectly, so a head that ranks its
-    holdout with ROC AUC >= :data:`walkaway.model.leakage.LEAK_AUC` has found a combination of
+    holdout with ROC AUC >= :data:`walkaway.data.column_signal.LEAK_AUC` has found a combination of
     columns known only after the close."""
     reasons = []
     for head, holdout in (("win", result.win), ("regret", result.regret)):

@@ -7,7 +7,7 @@ recommendation policy, in one object that scores raw canonical deals.
   An open deal scored at its age on the scoring date gets the chance of winning *given that it
   is still open at that age*.
 - The **regret head** learns P(regrettable | won) from matured wins only, as at their creation
-  (see :mod:`walkaway.model.labels`): censored wins are left out. Regret is a property of the win,
+  (see :mod:`walkaway.data.labels`): censored wins are left out. Regret is a property of the win,
   not of the age.
 
 Each head chooses its learner (LightGBM tree shapes or a regularised logistic regression) by
@@ -31,11 +31,11 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category
+from walkaway.data.labels import DEFAULT_HORIZON_DAYS
 from walkaway.model.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.model.features import FEATURES, build_features, with_signs
 from walkaway.model.features.deal_age import FEATURES as AGE_FEATURES
 from walkaway.model.heads import CALIBRATION_FOLDS, Head, NotEnoughData, candidates, fit_head
-from walkaway.model.labels import DEFAULT_HORIZON_DAYS
 from walkaway.model.landmarks import snapshots
 from walkaway.model.leakage import LeakageError, refuse_leaks, refuse_post_close_names
 from walkaway.model.recommendation import Policy, recommend
@@ -122,7 +122,7 @@ class WalkawayModel(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, labelled: pd.DataFrame) -> WalkawayModel:
-        """Learn from labelled deals (see :func:`walkaway.model.labels.label_deals`) with their
+        """Learn from labelled deals (see :func:`walkaway.data.labels.label_deals`) with their
         account firmographics. Only closed deals are used: the win head learns from their
         landmark snapshots (only creation when the model is not ``age_aware``), the regret head
         and the leakage guard see each deal as at its creation.

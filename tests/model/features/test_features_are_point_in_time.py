@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from walkaway.data.history import History
+from walkaway.data.labels import label_deals
 from walkaway.model.features import build_features
 from walkaway.model.features.icp_fit import IcpFit, icp_in_words
-from walkaway.model.labels import label_deals
 from walkaway.model.landmarks import snapshots
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from walkaway.data.column_signal import POST_CLOSE_NAMES
 from walkaway.data.contracts import FALSE_WORDS, TABLE_COLUMNS, TRUE_WORDS
 from walkaway.data.drafting.column_profile import MOSTLY, ColumnProfile, FileSample, fits
 from walkaway.data.drafting.dates import find_dates
@@ -45,7 +46,6 @@ from walkaway.data.drafting.vocabulary import (
 )
 from walkaway.data.drafting.wording import counted, listed
 from walkaway.data.mapping import ROW_NUMBER
-from walkaway.model.leakage import POST_CLOSE_NAMES
 from walkaway.signs import GROUPS, TITLES
 
 NEARLY_UNIQUE = 0.98  # share of distinct values among filled cells for a deal id

@@ -99,7 +99,7 @@ class IcpFit(TransformerMixin, BaseEstimator):
     """Point-in-time similarity of an account to our best and our regretted customers.
 
     ``fit`` needs labelled deals (``regret_status`` and ``status_known_date``, from
-    :func:`walkaway.model.labels.label_deals`) with their account firmographics; ``transform`` needs
+    :func:`walkaway.data.labels.label_deals`) with their account firmographics; ``transform`` needs
     the firmographics and an ``as_of`` date per row.
 
     Parameters

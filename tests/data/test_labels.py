@@ -1,4 +1,4 @@
-"""Tests of the outcome labels (walkaway.model.labels): regret horizon, censoring, maturity."""
+"""Tests of the outcome labels (walkaway.data.labels): regret horizon, censoring, maturity."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from walkaway.model.labels import label_deals
+from walkaway.data.labels import label_deals
 
 EXPORT = pd.Timestamp("2025-12-31")
 HORIZON = 365
@@ -184,8 +184,8 @@ def test_regret_label_is_known_exactly_for_matured_wins(rows: list[dict], horizo
 
 
 def test_the_regret_rule_of_a_mapping_decides_what_counts() -> None:
+    from walkaway.data.labels import RegretRule
     from walkaway.data.mapping import parse_mapping
-    from walkaway.model.labels import RegretRule
 
     deals = pd.DataFrame(
         {
