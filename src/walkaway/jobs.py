@@ -18,13 +18,13 @@ from walkaway import __version__
 from walkaway.data.contracts import ContractError, Problem
 from walkaway.data.exports import load_history
 from walkaway.data.history import History
+from walkaway.data.labels import HOLDOUT_SHARE
 from walkaway.data.yaml_files import read_yaml
 from walkaway.errors import WalkawayError
 from walkaway.model.features.icp_fit import IcpFit, icp_in_words
 from walkaway.model.heads import CALIBRATION_FOLDS, Head
 from walkaway.model.recommendation import Policy
 from walkaway.model.training import (
-    HOLDOUT_SHARE,
     TrainingResult,
     model_for,
     too_few_deals,

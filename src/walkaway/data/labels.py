@@ -19,6 +19,12 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_HORIZON_DAYS = 365
+# The data gate: walkaway learns from at least this many won and lost closed deals, counted
+# besides the newest HOLDOUT_SHARE of them, held out to evaluate on
+# (:func:`walkaway.model.training.too_few_deals` counts; ``validate`` says so beforehand).
+MIN_WON = 40
+MIN_LOST = 40
+HOLDOUT_SHARE = 0.2
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,8 @@ from walkaway.data.contracts import (
     normalise_category,
 )
 from walkaway.data.exports import export_file, read_dialect, read_table, resolve_mapping
+from walkaway.data.labels import HOLDOUT_SHARE, MIN_LOST, MIN_WON
 from walkaway.data.mapping import Mapping, apply_mapping
-from walkaway.model.training import HOLDOUT_SHARE
-from walkaway.model.walkaway_model import MIN_LOST, MIN_WON
 from walkaway.signs import day_text
 
 __all__ = [

@@ -36,6 +36,7 @@ import pandas as pd
 
 from walkaway.data.column_signal import LEAK_AUC
 from walkaway.data.history import History
+from walkaway.data.labels import HOLDOUT_SHARE, MIN_LOST, MIN_WON
 from walkaway.data.synth import p_win_at_age
 from walkaway.model.evaluation import (
     logistic_baseline,
@@ -46,10 +47,9 @@ from walkaway.model.evaluation import (
 )
 from walkaway.model.landmarks import AGE_BAND_LABELS, LANDMARK_AGES, age_band, snapshots
 from walkaway.model.splits import newest_split, sample_rows
-from walkaway.model.walkaway_model import MIN_LOST, MIN_WON, NotEnoughData, WalkawayModel
+from walkaway.model.walkaway_model import NotEnoughData, WalkawayModel
 from walkaway.signs import GROUPS, SIGNS
 
-HOLDOUT_SHARE = 0.2
 # Sign importance and attribution are means over deals: a seeded sample of this many holdout
 # deals measures them to well under a point, and explaining every deal of a deep model's
 # holdout would cost far more than training it (TreeSHAP on deep trees costs a hundred

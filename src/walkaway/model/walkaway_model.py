@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from walkaway.data.contracts import normalise_category
-from walkaway.data.labels import DEFAULT_HORIZON_DAYS
+from walkaway.data.labels import DEFAULT_HORIZON_DAYS, MIN_LOST, MIN_WON
 from walkaway.model.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.model.features import FEATURES, build_features, with_signs
 from walkaway.model.features.deal_age import FEATURES as AGE_FEATURES
@@ -42,11 +42,9 @@ from walkaway.model.recommendation import Policy, recommend
 from walkaway.model.splits import sample_rows
 from walkaway.signs import GROUPS, SIGNS, Feature
 
-MIN_WON = 40
-MIN_LOST = 40
 MIN_REGRET_CLASS = 40
 
-__all__ = ["MIN_LOST", "MIN_WON", "LeakageError", "NotEnoughData", "WalkawayModel"]
+__all__ = ["LeakageError", "NotEnoughData", "WalkawayModel"]
 
 
 @contextmanager
