@@ -27,8 +27,9 @@
 # **square peg, round hole** (what we sell does not meet what they need). Every other input is
 # the **deal context**.
 #
-# Every step is one call to `walkaway.analysis.review`; the notebook holds no logic of its own. Set the
-# inputs in the next cell and run all cells.
+# Every step is one call to `walkaway.analysis.model_review` (or, for the steps notebook 03 takes
+# too, `walkaway.analysis.review_common`); the notebook holds no logic of its own. Set the inputs
+# in the next cell and run all cells.
 
 # %%
 from pathlib import Path
@@ -49,10 +50,10 @@ TRAIN = True  # True: train and register a new version; False: load the champion
 # %matplotlib inline
 import pandas as pd
 
-from walkaway.analysis import review
+from walkaway.analysis import model_review, review_common
 
 pd.set_option("display.max_colwidth", 90)
-review.ensure_demo_export(EXPORT)
+review_common.ensure_demo_export(EXPORT)
 
 # %% [markdown]
 # ## The model
@@ -70,7 +71,7 @@ review.ensure_demo_export(EXPORT)
 # export; it carries its own evaluation, so everything below is shown for it.
 
 # %%
-reviewed = review.train_or_load(EXPORT, MODELS, MAPPING, train=TRAIN)
+reviewed = model_review.train_or_load(EXPORT, MODELS, MAPPING, train=TRAIN)
 reviewed.summary()
 
 # %% [markdown]
@@ -88,7 +89,7 @@ reviewed.summary()
 # no better than the base rate on its head has nothing to say about that head's sign effects.
 
 # %%
-review.holdout_metrics(reviewed.model)
+model_review.holdout_metrics(reviewed.model)
 
 # %% [markdown]
 # ## 2 · Reliability: can the probabilities be read as they are?
@@ -99,7 +100,7 @@ review.holdout_metrics(reviewed.model)
 # a head that is badly calibrated would also misstate what each sign costs.
 
 # %%
-review.reliability_figure(reviewed.model)
+model_review.reliability_figure(reviewed.model)
 
 # %% [markdown]
 # ## 3 · What moves p_good, by sign
@@ -111,7 +112,7 @@ review.reliability_figure(reviewed.model)
 # deal context is shown too, so the signs can be read against everything else.
 
 # %%
-review.importance_figure(reviewed.model)
+model_review.importance_figure(reviewed.model)
 
 # %% [markdown]
 # ### Inside each sign: every input, deal by deal
@@ -127,8 +128,8 @@ review.importance_figure(reviewed.model)
 # left; access to the decision maker should push right.
 
 # %%
-holdout = review.holdout_deals(EXPORT, MAPPING)
-beeswarms = review.sign_beeswarm_figures(reviewed.model, holdout)
+holdout = model_review.holdout_deals(EXPORT, MAPPING)
+beeswarms = model_review.sign_beeswarm_figures(reviewed.model, holdout)
 beeswarms["glass_walls"]
 
 # %% [markdown]
@@ -157,16 +158,16 @@ beeswarms["need_fit"]
 # the deal as the model sees it, sign by sign:
 
 # %%
-deal = review.what_if_deal(reviewed.model, holdout)
-review.deal_summary(reviewed.model, deal)
+deal = model_review.what_if_deal(reviewed.model, holdout)
+review_common.deal_summary(reviewed.model, deal)
 
 # %% [markdown]
 # The table holds every re-scored copy; `own` marks the deal's own value, whose p_good is the
 # deal's own.
 
 # %%
-changes = review.what_if_inputs(reviewed.model, deal)
-what_if = review.what_if(reviewed.model, deal, changes)
+changes = model_review.what_if_inputs(reviewed.model, deal)
+what_if = model_review.what_if(reviewed.model, deal, changes)
 what_if
 
 # %% [markdown]
@@ -175,7 +176,7 @@ what_if
 # lower, through both a lower chance of winning and a higher chance of regret.
 
 # %%
-review.what_if_figure(what_if)
+model_review.what_if_figure(what_if)
 
 # %% [markdown]
 # ## Next

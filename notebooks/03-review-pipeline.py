@@ -26,7 +26,8 @@
 # and **square peg, round hole** (what we sell does not meet what they need); everything else is
 # the **deal context**.
 #
-# Every step is one call to `walkaway.analysis.review`; the notebook holds no logic of its own. Set the
+# Every step is one call to `walkaway.analysis.pipeline_review` (or, for the steps notebook 02
+# takes too, `walkaway.analysis.review_common`); the notebook holds no logic of its own. Set the
 # inputs in the next cell and run all cells. To review the public Maven export instead, set
 # `EXPORT = Path("../../shared/data/maven-crm-opportunities")` and
 # `PIPELINE = EXPORT / "sales_pipeline.csv"`.
@@ -53,10 +54,10 @@ AS_OF = None  # the day deals are scored as at; None: the day the export was tak
 # %matplotlib inline
 import pandas as pd
 
-from walkaway.analysis import review
+from walkaway.analysis import pipeline_review, review_common
 
 pd.set_option("display.max_colwidth", 90)
-review.ensure_demo_export(EXPORT)
+review_common.ensure_demo_export(EXPORT)
 
 # %% [markdown]
 # ## The model
@@ -69,7 +70,7 @@ review.ensure_demo_export(EXPORT)
 # so the champion of the other export stays as it is.
 
 # %%
-reviewed = review.champion_or_train(EXPORT, MODELS, MAPPING)
+reviewed = pipeline_review.champion_or_train(EXPORT, MODELS, MAPPING)
 reviewed.summary()
 
 # %% [markdown]
@@ -81,9 +82,9 @@ reviewed.summary()
 # the day the export was taken, so that an old export is not scored as if it were today.
 
 # %%
-as_of = review.scoring_date(EXPORT, MAPPING, AS_OF)
-pipeline = review.open_deals(PIPELINE, MAPPING)
-scores = review.score_open_deals(reviewed, pipeline, as_of)
+as_of = pipeline_review.scoring_date(EXPORT, MAPPING, AS_OF)
+pipeline = pipeline_review.open_deals(PIPELINE, MAPPING)
+scores = pipeline_review.score_open_deals(reviewed, pipeline, as_of)
 pipeline.summary()
 
 # %% [markdown]
@@ -103,11 +104,11 @@ pipeline.rejects.head(10)
 # `good_value` is the sum of p_good × amount: the value we can expect to win and keep.
 
 # %%
-mix = review.recommendation_mix(scores)
+mix = pipeline_review.recommendation_mix(scores)
 mix
 
 # %%
-review.recommendation_mix_figure(mix)
+pipeline_review.recommendation_mix_figure(mix)
 
 # %% [markdown]
 # ## 2 · Deals to walk away from
@@ -117,8 +118,8 @@ review.recommendation_mix_figure(mix)
 # deals we cannot serve well. Freeing the sellers' time here is the point of the exercise.
 
 # %%
-print(review.list_caption(scores, "walk_away"))
-review.deal_list(scores, "walk_away")
+print(pipeline_review.list_caption(scores, "walk_away"))
+pipeline_review.deal_list(scores, "walk_away")
 
 # %% [markdown]
 # ## 3 · Deals to keep a presence in
@@ -127,8 +128,8 @@ review.deal_list(scores, "walk_away")
 # Stay present as the credible second option, at low cost, for the day the incumbent slips.
 
 # %%
-print(review.list_caption(scores, "keep_presence"))
-review.deal_list(scores, "keep_presence")
+print(pipeline_review.list_caption(scores, "keep_presence"))
+pipeline_review.deal_list(scores, "keep_presence")
 
 # %% [markdown]
 # ## 4 · One deal, sign by sign
@@ -137,9 +138,9 @@ review.deal_list(scores, "keep_presence")
 # the model sees it: every input inside each sign, in words.
 
 # %%
-deal_id = review.deal_to_explain(scores)
+deal_id = pipeline_review.deal_to_explain(scores)
 deal = pipeline.deal(deal_id)
-review.deal_summary(reviewed.model, deal, as_of)
+review_common.deal_summary(reviewed.model, deal, as_of)
 
 # %% [markdown]
 # Its waterfall, per head, in log-odds: from the **bias** (an average deal), each sign adds its
@@ -150,20 +151,21 @@ review.deal_summary(reviewed.model, deal, as_of)
 # together), the figure the seller sees ("glass walls cost 12 points").
 
 # %%
-waterfall = review.waterfall(reviewed.model, deal, as_of)
+waterfall = pipeline_review.waterfall(reviewed.model, deal, as_of)
 waterfall
 
 # %%
-review.waterfall_figure(waterfall, deal_id)
+pipeline_review.waterfall_figure(waterfall, deal_id)
 
 # %% [markdown]
 # ## 5 · The list for the CRM
 #
-# The batch job (`walkaway.serving.batch.score_file`, as `walkaway score` runs it) scores the pipeline
-# again into `OUT`: one row per scored deal with its scores, sign effects, reasons,
-# recommendation and the model's name and version, text a spreadsheet would run as a formula
-# made inert, and the rows left out in `<OUT>.rejects.csv` beside it. Files are written whole
-# or not at all.
+# The job `walkaway score` runs (`walkaway.jobs.score_job`, loading the reviewed model's
+# registered version; a model trained here and not registered goes straight to the batch job it
+# wraps) scores the pipeline again into `OUT`: one row per scored deal with its scores, sign
+# effects, reasons, recommendation and the model's name and version, text a spreadsheet would
+# run as a formula made inert, and the rows left out in `<OUT>.rejects.csv` beside it. Files are
+# written whole or not at all.
 
 # %%
-review.write_for_crm(PIPELINE, OUT, reviewed, MAPPING, as_of)
+pipeline_review.write_for_crm(PIPELINE, OUT, reviewed, MAPPING, as_of)
