@@ -28,6 +28,30 @@ def mapping_reading(tmp_path: Path, accounts_file: str) -> Path:
     return path
 
 
+def write_secret(tmp_path: Path) -> Path:
+    """A file outside the export that a hostile mapping would like to read."""
+    secret = tmp_path / "secret" / "creds.csv"
+    secret.parent.mkdir()
+    secret.write_text("account_id,industry\nACC-000001,password-hunter2\n", encoding="utf-8")
+    return secret
+
+
+def score_beside(
+    mapping: Path, synthetic_dir: Path, out: Path, models_dir: Path, capsys: pytest.CaptureFixture
+) -> tuple[int, str]:
+    """Score the synthetic pipeline copied beside ``mapping``: exit code and what it said."""
+    deals = mapping.parent / "pipeline.csv"
+    deals.write_bytes((synthetic_dir / "pipeline.csv").read_bytes())
+    code = main(
+        [
+            "score",
+            *("--deals", str(deals), "--out", str(out)),
+            *("--models-dir", str(models_dir), "--mapping", str(mapping)),
+        ]
+    )
+    return code, capsys.readouterr().err.strip()
+
+
 @pytest.mark.parametrize(
     "outside", ["../secret/creds.csv", "../../../../../../etc/passwd", "/etc/passwd"]
 )
@@ -38,21 +62,10 @@ def test_a_mapping_beside_the_pipeline_cannot_read_files_elsewhere(
     capsys: pytest.CaptureFixture,
     outside: str,
 ) -> None:
-    secret = tmp_path / "secret" / "creds.csv"
-    secret.parent.mkdir()
-    secret.write_text("account_id,industry\nACC-000001,password-hunter2\n", encoding="utf-8")
+    write_secret(tmp_path)
     mapping = mapping_reading(tmp_path, outside)
-    deals = mapping.parent / "pipeline.csv"
-    deals.write_bytes((synthetic_dir / "pipeline.csv").read_bytes())
     out = tmp_path / "scored.csv"
-    code = main(
-        [
-            "score",
-            *("--deals", str(deals), "--out", str(out)),
-            *("--models-dir", str(champion_models_dir), "--mapping", str(mapping)),
-        ]
-    )
-    err = capsys.readouterr().err.strip()
+    code, err = score_beside(mapping, synthetic_dir, out, champion_models_dir, capsys)
     assert code == 1 and "\n" not in err and "Traceback" not in err
     assert "tables.accounts.file: must name a file in the export's folder" in err
     assert not out.exists()
@@ -69,22 +82,11 @@ def test_a_link_in_the_export_to_a_file_elsewhere_is_refused(
     tmp_path: Path,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    secret = tmp_path / "secret" / "creds.csv"
-    secret.parent.mkdir()
-    secret.write_text("account_id,industry\nACC-000001,password-hunter2\n", encoding="utf-8")
+    secret = write_secret(tmp_path)
     mapping = mapping_reading(tmp_path, "accounts.csv")
     (mapping.parent / "accounts.csv").symlink_to(secret)
-    deals = mapping.parent / "pipeline.csv"
-    deals.write_bytes((synthetic_dir / "pipeline.csv").read_bytes())
     out = tmp_path / "scored.csv"
-    code = main(
-        [
-            "score",
-            *("--deals", str(deals), "--out", str(out)),
-            *("--models-dir", str(champion_models_dir), "--mapping", str(mapping)),
-        ]
-    )
-    err = capsys.readouterr().err.strip()
+    code, err = score_beside(mapping, synthetic_dir, out, champion_models_dir, capsys)
     assert code == 1 and "\n" not in err and "Traceback" not in err
     assert f"accounts.csv: is a link to {secret}, outside the export's folder" in err
     assert not out.exists()
