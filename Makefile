@@ -54,9 +54,10 @@ chromium: ## Install Debian's headless Chromium when missing (the report's rende
 test: install chromium ## Run the test suite (unit, property, integration; Chromium installed if missing)
 	WALKAWAY_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
 
-lint: install ## Check style with ruff
+lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
