@@ -70,7 +70,7 @@ def broken_pipeline(clean: Path, deals: int, out: Path, damage: bool = True) -> 
 
 def reading_seconds(pipeline: Path, repeat: int = 3) -> tuple[float, float]:
     """Median seconds to read the whole file with walkaway's reader and with pandas alone."""
-    from walkaway.data.exports import read_table
+    from walkaway.data.raw_files import read_table
 
     def median(work) -> float:
         times = []
@@ -143,7 +143,7 @@ def run(deals: int, chunk_sizes: list[int], work: Path) -> list[str]:
         "",
         "| reader | seconds | per 100,000 lines |",
         "|:--|---:|---:|",
-        f"| `walkaway.data.exports.read_table` (strict lines, malformed set aside) | {ours:.2f} | "
+        f"| `walkaway.data.raw_files.read_table` (strict lines, malformed set aside) | {ours:.2f} | "
         f"{ours / deals * 100_000:.2f} |",
         f"| `pandas.read_csv(dtype=str)` alone (stops at the first bad line) | {pandas:.2f} | "
         f"{pandas / deals * 100_000:.2f} |",

@@ -301,8 +301,8 @@ def open_pipeline(export: Path, out: Path) -> int:
 def wire_pipeline(pipeline: Path, accounts: Path, out: Path) -> None:
     """The pipeline as the pyfunc takes it: canonical columns as plain text and numbers, with
     the accounts' firmographics joined and an as-of date."""
-    from walkaway.data.contracts import to_wire
     from walkaway.data.exports import load_history
+    from walkaway.data.wire_format import to_wire
 
     export = out.parent / f"{out.stem}-export"
     export.mkdir(exist_ok=True)

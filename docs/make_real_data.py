@@ -18,7 +18,7 @@ import yaml
 
 from walkaway.analysis.plots import calibration_figure, sign_importance_figure
 from walkaway.data.exports import load_history
-from walkaway.data.mapping import shipped_mappings
+from walkaway.data.mapping_files import shipped_mappings
 from walkaway.data.quality import assess_export
 from walkaway.errors import WalkawayError
 from walkaway.model.training import train_and_evaluate

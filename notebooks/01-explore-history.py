@@ -28,7 +28,8 @@
 #
 # In order: the export's data quality, the outcomes over time, each sign's evidence, and the
 # Ideal Customer Profile (ICP) learned from the history. Every table and figure comes from
-# `walkaway.analysis.exploration` (and `walkaway.data.quality`): the notebook holds no logic of its own, so
+# `walkaway.analysis` (`exploration`, `outcome_rates`, `sign_evidence`, `icp_profile`) and
+# `walkaway.data.quality`: the notebook holds no logic of its own, so
 # what you see here is exactly what the package computes and tests.
 #
 # **To explore your own export**, change the next cell only.
@@ -57,18 +58,13 @@ if Path(EXPORT) == DEMO_PATH:  # only the default demo path is ever written to
 import pandas as pd
 from IPython.display import Markdown, display
 
-from walkaway.analysis.exploration import (
-    evidence_table,
-    explore,
-    icp_profile_figure,
-    outcome_rates_over_time,
-    overview,
-    plot_rates_over_time,
-    plot_sign_evidence,
-    sign_evidence,
-)
+from walkaway.analysis.exploration import explore, overview
+from walkaway.analysis.icp_profile import icp_profile_figure
+from walkaway.analysis.outcome_rates import outcome_rates_over_time, plot_rates_over_time
+from walkaway.analysis.sign_evidence import evidence_table, plot_sign_evidence, sign_evidence
 from walkaway.data.exports import load_history
-from walkaway.data.quality import assess_export, quality_tables
+from walkaway.data.quality import assess_export
+from walkaway.data.quality_tables import quality_tables
 
 pd.options.display.precision = 3
 pd.options.display.max_colwidth = 120

@@ -54,7 +54,7 @@ AS_OF = None  # the day deals are scored as at; None: the day the export was tak
 # %matplotlib inline
 import pandas as pd
 
-from walkaway.analysis import pipeline_review, review_common
+from walkaway.analysis import deal_waterfall, pipeline_review, review_common
 
 pd.set_option("display.max_colwidth", 90)
 review_common.ensure_demo_export(EXPORT)
@@ -151,11 +151,11 @@ review_common.deal_summary(reviewed.model, deal, as_of)
 # together), the figure the seller sees ("glass walls cost 12 points").
 
 # %%
-waterfall = pipeline_review.waterfall(reviewed.model, deal, as_of)
+waterfall = deal_waterfall.waterfall(reviewed.model, deal, as_of)
 waterfall
 
 # %%
-pipeline_review.waterfall_figure(waterfall, deal_id)
+deal_waterfall.waterfall_figure(waterfall, deal_id)
 
 # %% [markdown]
 # ## 5 · The list for the CRM

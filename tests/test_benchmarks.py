@@ -40,8 +40,9 @@ from benchmarks.run import (
     parser,
     report,
 )
-from walkaway.data.contracts import LABEL_ONLY_COLUMNS, to_wire
+from walkaway.data.contracts import LABEL_ONLY_COLUMNS
 from walkaway.data.history import History
+from walkaway.data.wire_format import to_wire
 from walkaway.model.training import TrainingResult, split_holdouts
 
 ROOT = Path(__file__).resolve().parent.parent

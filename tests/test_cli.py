@@ -184,7 +184,7 @@ def test_the_browse_hint_names_the_store_the_run_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from walkaway.cli import browse_command
-    from walkaway.serving.registry import tracking_uri
+    from walkaway.serving.model_store import tracking_uri
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert browse_command(tracking_uri()) == "make mlflow-ui"

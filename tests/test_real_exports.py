@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from walkaway.data.exports import load_history
-from walkaway.data.mapping import shipped_mappings
+from walkaway.data.mapping_files import shipped_mappings
 from walkaway.model.training import train_and_evaluate
 from walkaway.model.walkaway_model import LeakageError
 from walkaway.serving.scoring import score_deals

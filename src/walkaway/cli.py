@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -154,7 +154,7 @@ def train(
 def browse_command(uri: str) -> str:
     """How to open the MLflow UI on the store a run used: `make mlflow-ui` for the default
     one, else the mlflow command with that store."""
-    from walkaway.serving.registry import tracking_uri  # loaded already: training just used it
+    from walkaway.serving.model_store import tracking_uri  # loaded already: training used it
 
     if uri == tracking_uri():
         return "make mlflow-ui"
@@ -228,7 +228,7 @@ def score(
     cannot be scored go to <out>.rejects.csv with their reasons."""
     import pandas as pd
 
-    from walkaway.data.exports import count_rows
+    from walkaway.data.raw_files import count_rows
     from walkaway.jobs import score_job
 
     moment = None
@@ -293,7 +293,7 @@ def recommendation_table(by_recommendation: pd.DataFrame) -> Table:
     """Deals, pipeline value and mean scores by recommendation (from the pipeline digest)."""
     table = Table(title="Open pipeline by recommendation")
     for column in ("recommendation", "deals", "pipeline value", "mean p_win", "mean p_good"):
-        justify = "left" if column == "recommendation" else "right"
+        justify: JustifyMethod = "left" if column == "recommendation" else "right"
         table.add_column(column, justify=justify, no_wrap=True)
     for sign in SIGNS:
         table.add_column(f"{TITLES[sign]} (pts)", justify="right")
@@ -364,12 +364,12 @@ NUMERIC_HEADERS = {
 
 def print_quality_report(report: QualityReport, shown_problems: int = 10) -> None:
     """The quality report of an export: its tables, its first problems, then its notes."""
-    from walkaway.data.quality import quality_tables
+    from walkaway.data.quality_tables import quality_tables
 
     for title, frame in quality_tables(report):
         table = Table(title=title)
         for column in frame.columns:
-            justify = "right" if column in NUMERIC_HEADERS else "left"
+            justify: JustifyMethod = "right" if column in NUMERIC_HEADERS else "left"
             table.add_column(str(column).replace("_", " "), justify=justify)
         for row in frame.itertuples(index=False):
             table.add_row(*(escape(cell) for cell in row))

@@ -21,8 +21,9 @@ from walkaway.data.history import History
 from walkaway.data.labels import HOLDOUT_SHARE
 from walkaway.data.yaml_files import read_yaml
 from walkaway.errors import WalkawayError
+from walkaway.model.cross_fitting import CALIBRATION_FOLDS
 from walkaway.model.features.icp_fit import IcpFit, icp_in_words
-from walkaway.model.heads import CALIBRATION_FOLDS, Head
+from walkaway.model.heads import Head
 from walkaway.model.recommendation import Policy
 from walkaway.model.training import (
     TrainingResult,
@@ -102,7 +103,7 @@ def train_job(
     truth = pd.read_parquet(truth_path) if truth_path and truth_path.exists() else None
     model = model_for(checked, calibration=calibration, policy_overrides=overrides)
     result = train_and_evaluate(checked, truth=truth, model=model, refit=refit)
-    figures = {
+    figures: dict[str, object] = {  # as registry.log_training_run takes them
         "calibration": plots.calibration_figure(result.calibration_curves()),
         "sign_importance": plots.sign_importance_figure(result.sign_importance()),
     }

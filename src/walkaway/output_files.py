@@ -55,14 +55,16 @@ def _alive(pid: int) -> bool:
 
 def cannot_write(path: Path, error: OSError) -> OutputError:
     """An operating-system error writing ``path``, in words."""
-    reason = {
+    # Keyed like OSError.errno, which is None for errors raised without one.
+    reasons: dict[int | None, str] = {
         errno.ENOSPC: "the disk is full",
         errno.EDQUOT: "the disk quota is exceeded",
         errno.EFBIG: "the file is too large for this file system or limit",
         errno.EROFS: "the file system is read-only",
         errno.EACCES: "permission denied",
         errno.EPERM: "permission denied",
-    }.get(error.errno, error.strerror or type(error).__name__)
+    }
+    reason = reasons.get(error.errno, error.strerror or type(error).__name__)
     return OutputError(f"cannot write {path}: {reason}; the previous outputs are unchanged")
 
 

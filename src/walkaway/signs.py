@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 SIGNS = ("glass_walls", "icp_fit", "need_fit")
 GROUPS = (*SIGNS, "deal_context")
@@ -25,7 +26,8 @@ class Feature:
 
     sign: str
     label: str
-    say: Callable[[float], str]
+    # Numeric features say a number, categorical ones a text: the value's type is the feature's.
+    say: Callable[[Any], str]
 
     def describe(self, value: object) -> str:
         """The value in words; missing values say so.
@@ -47,6 +49,15 @@ class Feature:
 def yes_no(yes: str, no: str) -> Callable[[float], str]:
     """Words for a 0/1 feature."""
     return lambda value: yes if float(value) >= 0.5 else no
+
+
+def after(prefix: str) -> Callable[[object], str]:
+    """Words for a feature said as its value after a fixed prefix.
+
+    >>> after("region ")("EMEA"), after("Competitor Type: ")("incumbent")
+    ('region EMEA', 'Competitor Type: incumbent')
+    """
+    return lambda value: f"{prefix}{value}"
 
 
 def plural(count: float, noun: str, nouns: str | None = None) -> str:

@@ -3,7 +3,6 @@ the small synthetic history of conftest."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,37 +13,6 @@ from matplotlib.figure import Figure
 from walkaway import jobs
 from walkaway.analysis import pipeline_review
 from walkaway.analysis.review_common import ReviewModel
-from walkaway.data.history import History
-from walkaway.model.training import TrainingResult
-from walkaway.model.walkaway_model import WalkawayModel
-from walkaway.signs import GROUPS
-
-
-@pytest.fixture(scope="module")
-def model(trained: TrainingResult) -> WalkawayModel:
-    return trained.model
-
-
-@pytest.fixture(scope="module")
-def reviewed(model: WalkawayModel) -> ReviewModel:
-    return ReviewModel(model, None, None, "synthetic-crm", "trained in a test", "none")
-
-
-@pytest.fixture(scope="module")
-def as_of(history: History) -> pd.Timestamp:
-    return history.export_date
-
-
-@pytest.fixture(scope="module")
-def pipeline(synthetic_dir: Path) -> pipeline_review.OpenDeals:
-    return pipeline_review.open_deals(synthetic_dir / "pipeline.csv")
-
-
-@pytest.fixture(scope="module")
-def scores(
-    reviewed: ReviewModel, pipeline: pipeline_review.OpenDeals, as_of: pd.Timestamp
-) -> pd.DataFrame:
-    return pipeline_review.score_open_deals(reviewed, pipeline, as_of)
 
 
 @pytest.fixture
@@ -59,11 +27,6 @@ def score_job_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(jobs, "score_job", recorded)
     return calls
-
-
-def open_pyplot_figures() -> list[int]:
-    pyplot = sys.modules.get("matplotlib.pyplot")
-    return list(pyplot.get_fignums()) if pyplot is not None else []
 
 
 # ------------------------------------------------------------------ the model
@@ -131,43 +94,6 @@ def test_an_empty_list_is_said_not_failed(scores: pd.DataFrame) -> None:
     assert listed.empty and "deal_id" in listed
     caption = pipeline_review.list_caption(scores, "no_such_recommendation")
     assert "no open deal" in caption
-
-
-# ------------------------------------------------------------------ one deal's waterfall
-
-
-def test_waterfall_signs_and_bias_add_up_to_each_heads_margin(
-    model: WalkawayModel,
-    pipeline: pipeline_review.OpenDeals,
-    scores: pd.DataFrame,
-    as_of: pd.Timestamp,
-) -> None:
-    deal_id = pipeline_review.deal_to_explain(scores)
-    deal = pipeline.deal(deal_id)
-    table = pipeline_review.waterfall(model, deal, as_of)
-
-    X = model._encode(model.featurise(model.with_amounts(deal), as_of))
-    heads = {"win": model.win_head_, "regret": model.regret_head_}
-    score = scores[scores["deal_id"] == deal_id].iloc[0]
-    for head, fitted in heads.items():
-        rows = table[table["head"] == head]
-        bias = rows.loc[rows["part"] == "bias", "log_odds"].sum()
-        signs = rows[rows["part"] == "sign"]
-        assert signs["group"].tolist() == list(GROUPS)
-        margin = rows.loc[rows["part"] == "margin"].iloc[0]
-        assert bias + signs["log_odds"].sum() == pytest.approx(fitted.margin(X)[0], abs=1e-6)
-        assert margin["log_odds"] == pytest.approx(fitted.margin(X)[0], abs=1e-6)
-        features = rows[rows["part"] == "feature"].groupby("group")["log_odds"].sum()
-        for _, sign in signs.iterrows():
-            assert features.get(sign["group"], 0.0) == pytest.approx(sign["log_odds"], abs=1e-9)
-        assert margin["probability"] == pytest.approx(score[f"p_{head}"], abs=1e-9)
-    effects = table[(table["head"] == "win") & (table["part"] == "sign")]
-    for _, sign in effects.iterrows():
-        assert sign["p_good_points"] == pytest.approx(score[f"effect_{sign['group']}"], abs=1e-9)
-
-    before = open_pyplot_figures()
-    assert isinstance(pipeline_review.waterfall_figure(table, deal_id), Figure)
-    assert open_pyplot_figures() == before
 
 
 # ------------------------------------------------------------------ the list for the CRM

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,14 +16,9 @@ import pytest
 
 from walkaway.cli import main
 from walkaway.data.contracts import (
-    LABEL_ONLY_COLUMNS,
     ContractError,
     Problem,
     check_table,
-    normalise_category,
-    parse_canonical,
-    parse_capabilities,
-    to_wire,
 )
 from walkaway.errors import WalkawayError
 
@@ -323,99 +317,6 @@ def test_contract_error_is_one_line_counting_the_other_problems() -> None:
 
 
 # --------------------------------------------------------------------------- small parsers
-
-
-def test_normalise_category() -> None:
-    values = pd.Series(["  EMEA ", "emea", "North\t America", "", "   ", None, np.nan])
-    result = normalise_category(values).tolist()
-    assert result[:3] == ["emea", "emea", "north america"]
-    assert all(pd.isna(v) for v in result[3:])
-
-
-def test_parse_capabilities() -> None:
-    assert parse_capabilities(" SSO ;API  Access,, ;forecasting") == frozenset(
-        {"sso", "api access", "forecasting"}
-    )
-    assert parse_capabilities("") == frozenset()
-    assert parse_capabilities(float("nan")) == frozenset()
-    assert parse_capabilities(3) == frozenset()
-
-
-def test_parse_canonical_is_lenient_and_leaves_other_columns_alone() -> None:
-    frame = pd.DataFrame(
-        {
-            "amount": ["1,200", "oops"],
-            "formal_tender": ["no", "maybe"],
-            "created_date": ["2024-05-01", "not a date"],
-            "region": [" EMEA", "Latam "],
-            "as_of": ["2024-06-01", ""],
-            "misc": ["Kept AS is", None],
-        }
-    )
-    typed = parse_canonical(frame)
-    assert typed["amount"].iloc[0] == 1200.0
-    assert np.isnan(typed["amount"].iloc[1])
-    assert typed["formal_tender"].iloc[0] is False
-    assert pd.isna(typed["formal_tender"].iloc[1])
-    assert typed["created_date"].iloc[0] == pd.Timestamp("2024-05-01")
-    assert pd.isna(typed["created_date"].iloc[1])
-    assert typed["region"].tolist() == ["emea", "latam"]
-    assert typed["as_of"].iloc[0] == pd.Timestamp("2024-06-01")
-    assert typed["misc"].equals(frame["misc"])
-    assert frame["amount"].tolist() == ["1,200", "oops"], "the input is not modified"
-
-
-def test_parse_canonical_keeps_typed_columns() -> None:
-    frame = pd.DataFrame(
-        {
-            "amount": [5, 7],
-            "created_date": pd.to_datetime(["2024-01-01", "2024-02-01"]),
-            "needs_defined": [True, False],
-        }
-    )
-    typed = parse_canonical(frame)
-    assert typed["amount"].dtype == float
-    assert typed["amount"].tolist() == [5.0, 7.0]
-    assert typed["created_date"].equals(frame["created_date"])
-    assert typed["needs_defined"].tolist() == [True, False]
-
-
-def test_to_wire_gives_plain_types_and_drops_label_columns() -> None:
-    frame = pd.DataFrame(
-        {
-            "deal_id": ["D1", "D2"],
-            "created_date": pd.to_datetime(["2024-05-01", None]),
-            "amount": [1200.0, np.nan],
-            "formal_tender": [True, np.nan],
-            "region": ["emea", np.nan],
-            "industry": ["retail", "logistics"],
-            "churn_date": pd.to_datetime(["2025-01-01", None]),
-            "margin": [0.1, -0.2],
-            "as_of": pd.to_datetime(["2024-06-01", "2024-06-01"]),
-            "unrelated": [1, 2],
-        }
-    )
-    wire = to_wire(frame)
-    assert list(wire.columns) == [
-        "deal_id",
-        "created_date",
-        "amount",
-        "formal_tender",
-        "region",
-        "industry",
-        "as_of",
-    ]
-    assert not set(wire.columns) & LABEL_ONLY_COLUMNS
-    assert wire["created_date"].tolist() == ["2024-05-01", None]
-    assert wire["formal_tender"].tolist() == ["true", None]
-    assert wire["region"].tolist() == ["emea", None]
-    assert wire["amount"].iloc[0] == 1200.0 and np.isnan(wire["amount"].iloc[1])
-    assert wire["as_of"].tolist() == ["2024-06-01", "2024-06-01"]
-
-    back = parse_canonical(wire)
-    assert back["created_date"].iloc[0] == pd.Timestamp("2024-05-01")
-    assert back["formal_tender"].iloc[0] is True
-    assert back["amount"].iloc[0] == 1200.0
 
 
 def test_future_typos_and_churn_before_close_are_rejected() -> None:

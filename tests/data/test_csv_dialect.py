@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from walkaway.data.contracts import check_table, parse_numbers
+from walkaway.data.cell_values import parse_numbers
+from walkaway.data.contracts import check_table
 from walkaway.data.csv_dialect import detect_decimal, detect_encoding, sniff_dialect
-from walkaway.data.exports import load_history, read_table
+from walkaway.data.exports import load_history
+from walkaway.data.raw_files import read_table
 
 EUROPEAN = (
     "deal_id;created_date;closed_date;amount;outcome;region\n"

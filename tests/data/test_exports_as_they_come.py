@@ -11,7 +11,7 @@ import yaml
 
 from benchmarks.questionnaire import ANSWERS, compare_with_one_hot, write_questionnaire
 from walkaway.cli import main
-from walkaway.data.mapping import load_mapping
+from walkaway.data.mapping_files import load_mapping
 from walkaway.data.synth import write_synthetic_history
 
 # The synthetic export's columns under the names another company's CRM gives them.
@@ -112,7 +112,7 @@ def survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_questionnaire_drafts_a_mapping_that_trains_unedited(survey: Path) -> None:
     from walkaway.data.exports import load_history
-    from walkaway.data.mapping import load_mapping
+    from walkaway.data.mapping_files import load_mapping
 
     mapping = load_mapping(survey / "mapping.yaml")
     deals = mapping.tables["deals"]

@@ -11,7 +11,8 @@ import pytest
 from walkaway.data.contracts import ContractError
 from walkaway.data.exports import load_history
 from walkaway.data.history import History
-from walkaway.data.mapping import canonical_mapping, parse_mapping
+from walkaway.data.mapping import canonical_mapping
+from walkaway.data.mapping_document import parse_mapping
 
 SALESFORCE = Path(__file__).resolve().parents[2] / "examples" / "salesforce"
 

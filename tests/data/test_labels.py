@@ -185,7 +185,7 @@ def test_regret_label_is_known_exactly_for_matured_wins(rows: list[dict], horizo
 
 def test_the_regret_rule_of_a_mapping_decides_what_counts() -> None:
     from walkaway.data.labels import RegretRule
-    from walkaway.data.mapping import parse_mapping
+    from walkaway.data.mapping_document import parse_mapping
 
     deals = pd.DataFrame(
         {

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from walkaway.data.contracts import ContractError
-from walkaway.data.quality import QualityReport, assess_export, quality_tables
+from walkaway.data.quality import QualityReport, assess_export
+from walkaway.data.quality_tables import quality_tables
 from walkaway.data.synth import write_synthetic_history
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from walkaway.cli import main
-from walkaway.data.mapping import load_mapping
+from walkaway.data.mapping_files import load_mapping
 
 
 @pytest.fixture(autouse=True)

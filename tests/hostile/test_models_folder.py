@@ -12,8 +12,8 @@ import pytest
 from conftest import tree_changes, tree_state
 
 from walkaway.cli import main
-from walkaway.data.contracts import to_wire
 from walkaway.data.history import History
+from walkaway.data.wire_format import to_wire
 from walkaway.jobs import train_job
 from walkaway.serving import registry
 

@@ -9,7 +9,7 @@ import yaml
 
 from walkaway.data import yaml_files
 from walkaway.data.contracts import ContractError
-from walkaway.data.mapping import load_mapping, shipped_mappings
+from walkaway.data.mapping_files import load_mapping, shipped_mappings
 from walkaway.data.yaml_files import MAX_BYTES, MAX_DEPTH, read_yaml
 
 TABLES = "tables:\n  deals:\n    file: deals.csv\n    columns: {deal_id: Id}\n"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 
 from walkaway.model.evaluation import (
@@ -15,6 +16,7 @@ from walkaway.model.evaluation import (
     calibration_slope_intercept,
     expected_calibration_error,
     probability_metrics,
+    reliability_curve,
 )
 
 
@@ -117,3 +119,19 @@ def test_calibration_slope_and_intercept_are_finite_or_nan(rows: list[tuple[bool
         slope, intercept = calibration_slope_intercept(y, p)
     assert np.isnan(slope) == np.isnan(intercept)
     assert np.isnan(slope) or (np.isfinite(slope) and np.isfinite(intercept))
+
+
+@pytest.mark.parametrize("bins", [5, 10])
+def test_the_reliability_curve_is_scikit_learns_quantile_calibration_curve(bins: int) -> None:
+    y, p = simulated(2_000, seed=11, sharpen=0.7)
+    observed, predicted = calibration_curve(y, p, n_bins=bins, strategy="quantile")
+    curve = reliability_curve(y, p, bins)
+    np.testing.assert_allclose(curve["observed_rate"], observed)
+    np.testing.assert_allclose(curve["mean_predicted"], predicted)
+    assert curve["count"].tolist() == [2_000 // bins] * bins
+
+
+def test_tied_scores_still_give_bins_of_equal_count() -> None:
+    y = np.tile([0.0, 1.0], 50)
+    p = np.repeat([0.2, 0.8], 50)  # two scores: scikit-learn's quantile bins collapse to two
+    assert reliability_curve(y, p, bins=4)["count"].tolist() == [25, 25, 25, 25]

@@ -1,23 +1,21 @@
-"""Heads: honest cross-fitting, calibration on learners like the served one, the candidates
-(tree shapes and a logistic model) and how one is chosen."""
+"""Heads: the served learner like the ones the calibrator learned from, the learners chosen
+for additive effects, interactions and both, a head that cannot learn, a large head's sample.
+
+The frames and outcomes here are shared with the tests of the candidates, cross-fitting, choice
+and the logistic model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from walkaway.model import heads
-from walkaway.model.heads import (
-    MAX_BAGGED_ROWS,
-    Candidate,
-    candidates,
-    cross_fit,
-    fit_head,
-    halve,
-)
+from walkaway.model import choice
+from walkaway.model.calibration import Calibrator
+from walkaway.model.candidates import Candidate, candidates
+from walkaway.model.choice import BLEND_WEIGHTS
+from walkaway.model.cross_fitting import cross_fit
+from walkaway.model.heads import fit_head
 from walkaway.model.linear import LinearScorer
 from walkaway.model.splits import sample_rows, time_folds
 
@@ -56,22 +54,6 @@ def shallow() -> Candidate:
     return next(c for c in candidates(ROWS) if c.name == "shallow")
 
 
-def test_early_stopping_never_sees_the_fold_it_predicts() -> None:
-    """Shuffling the labels of one fold cannot change that fold's out-of-fold margins: its
-    booster neither learned from it nor stopped on it."""
-    X = frame(0)
-    y = additive(X)
-    folds = time_folds(dates(), 4, y)
-    before = cross_fit(shallow(), X, y, folds, "sigmoid")
-    shuffled = y.copy()
-    held = folds == 0
-    shuffled[held] = np.random.default_rng(1).permutation(y[held])
-    after = cross_fit(shallow(), X, shuffled, folds, "sigmoid")
-    np.testing.assert_array_equal(before.margins[held], after.margins[held])
-    assert before.trees[0] == after.trees[0]
-    assert not np.array_equal(before.margins[~held], after.margins[~held])  # the others learn it
-
-
 def test_the_served_learner_is_like_the_ones_the_calibrator_learned_from() -> None:
     """The calibrator learns on the fold boosters' margins; the served booster has their tree
     count (averaged by the rows each learned from) and the same settings."""
@@ -84,7 +66,7 @@ def test_the_served_learner_is_like_the_ones_the_calibrator_learned_from() -> No
     assert head.trees == int(round(np.average(fit.trees, weights=learned_from)))
     assert head.booster.num_trees() == head.trees
     judged = folds >= 0
-    refit = heads.Calibrator("sigmoid").fit(fit.margins[judged], y[judged], folds[judged])
+    refit = Calibrator("sigmoid").fit(fit.margins[judged], y[judged], folds[judged])
     assert head.calibrator.slope_ == pytest.approx(refit.slope_)
     assert head.calibrator.intercept_ == pytest.approx(refit.intercept_)
 
@@ -120,7 +102,7 @@ def test_a_blend_is_chosen_by_out_of_fold_log_loss_and_explained_exactly() -> No
     y = (np.random.default_rng(7).uniform(size=3000) < 1 / (1 + np.exp(-margin))).astype(int)
     head, _ = fit_head("win", X, y.to_numpy(), dates(3000))
     blends = head.table[head.table["candidate"].str.startswith("blend")]
-    assert len(blends) == len(heads.BLEND_WEIGHTS)
+    assert len(blends) == len(BLEND_WEIGHTS)
     best = blends.loc[blends["log_loss"].idxmin(), "candidate"]
     assert best == f"blend: trees {head.tree_weight:.0%}"
     if 0 < head.tree_weight < 1:
@@ -138,61 +120,10 @@ def test_a_head_that_cannot_beat_the_base_rate_predicts_it() -> None:
     assert predicted.mean() > 0.7 and np.allclose(probabilities[predicted], y.mean())
 
 
-def test_successive_halving_tries_every_tree_shape_then_the_best_third(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(heads, "FIRST_RUNG_ROWS", 600)
-    X = frame(6)
-    y = additive(X, 6)
-    pool = [c for c in candidates(100_000) if not c.linear]  # every tree shape
-    best, records = halve(pool, X, y, time_folds(dates(), 4, y), "sigmoid")
-    table = pd.DataFrame.from_records(records)
-    first, second = (table[table["rows"] == n] for n in sorted(table["rows"].unique()))
-    assert len(first) == len(pool) and first["rows"].iloc[0] == 600
-    assert len(second) == max(2, int(np.ceil(len(pool) / 3))) and second["rows"].iloc[0] == ROWS
-    assert set(second["candidate"]) <= set(first.nsmallest(len(second), "log_loss")["candidate"])
-    assert best.candidate.name == second.iloc[0]["candidate"]
-
-
-def test_candidates_widen_with_the_data() -> None:
-    small, large = candidates(2_000), candidates(5_000_000)
-    assert {c.name for c in small} == {"shallow", "medium", "logistic", "logistic-strong"}
-    leaves = sorted(c.params["num_leaves"] for c in large if not c.linear)
-    assert leaves[0] == 3 and leaves[-1] == 63
-    for candidate in large:
-        if not candidate.linear:
-            # every tree draws a bagged sample of bounded size
-            assert candidate.params["bagging_fraction"] * 5_000_000 <= MAX_BAGGED_ROWS + 1
-            assert candidate.params["bagging_freq"] >= 1
-    assert [c.name for c in candidates(2_000, {"num_leaves": 5})] == ["custom"]
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    rows=st.integers(min_value=30, max_value=120),
-    missing=st.floats(min_value=0.0, max_value=0.6),
-    seed=st.integers(min_value=0, max_value=10_000),
-)
-def test_logistic_contributions_add_up_to_its_margin(rows: int, missing: float, seed: int) -> None:
-    """Whatever the values, missing ones and categories never seen in training included."""
-    rng = np.random.default_rng(seed)
-    X = frame(seed, rows)
-    X.loc[rng.uniform(size=rows) < missing, "a"] = np.nan
-    X.loc[rng.uniform(size=rows) < missing, "colour"] = np.nan
-    y = np.r_[0, 1, rng.integers(0, 2, rows - 2)]
-    scorer = LinearScorer(min_frequency=5).fit(X, y)
-    unseen = X.assign(colour=pd.Categorical(["purple"] * rows), b=X["b"] * 1e6)
-    for rows_to_explain in (X, unseen):
-        parts = scorer.contributions(rows_to_explain)
-        assert parts.shape == (rows, X.shape[1] + 1)
-        assert np.isfinite(parts).all()
-        np.testing.assert_allclose(parts.sum(axis=1), scorer.margin(rows_to_explain))
-
-
 def test_a_large_head_calibrates_on_a_sample_of_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above SAMPLE_ROWS rows, cross-fitting (and so the calibrator) uses a seeded sample; the
     served learners still learn from every row."""
-    monkeypatch.setattr(heads, "SAMPLE_ROWS", 800)
+    monkeypatch.setattr(choice, "SAMPLE_ROWS", 800)
     X = frame(8)
     y = additive(X, 8)
     head, probabilities = fit_head("win", X, y, dates(), pool=[shallow()])

@@ -16,7 +16,7 @@ import yaml
 
 from walkaway.cli import main
 from walkaway.data.column_signal import LEAK_AUC, score_column
-from walkaway.data.mapping import shipped_mappings
+from walkaway.data.mapping_files import shipped_mappings
 from walkaway.data.synth import write_synthetic_history
 from walkaway.model.leakage import LeakageError, refuse_leaks
 from walkaway.model.walkaway_model import WalkawayModel

@@ -236,7 +236,7 @@ def test_a_mappings_extra_columns_are_features_of_their_sign(
     sign, is learned from, explained in that sign, and scored by the registered pyfunc."""
     import yaml
 
-    from walkaway.data.mapping import shipped_mappings
+    from walkaway.data.mapping_files import shipped_mappings
     from walkaway.jobs import train_job
 
     export = tmp_path / "export"
@@ -362,7 +362,7 @@ def test_us_dates_under_the_day_first_mapping_stop_the_run_in_one_line(
 def test_the_reason_most_rejected_rows_share_comes_first_with_its_likely_cause() -> None:
     from collections import Counter
 
-    from walkaway.data.mapping import load_mapping
+    from walkaway.data.mapping_files import load_mapping
     from walkaway.serving.batch import BatchResult
 
     result = BatchResult(rejected=10, mapping=load_mapping("synthetic-crm"))

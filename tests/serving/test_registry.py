@@ -12,11 +12,11 @@ import pytest
 from scipy.special import expit, logit
 
 from walkaway.cli import main
-from walkaway.data.contracts import to_wire
 from walkaway.data.exports import load_history
+from walkaway.data.wire_format import to_wire
 from walkaway.jobs import TrainingRun, train_job
 from walkaway.model.training import TrainingResult, train_and_evaluate
-from walkaway.serving import registry
+from walkaway.serving import model_store, pyfunc_contract, registry
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_champion_pyfunc_scores_like_the_in_memory_model(
     loaded = registry.load_model("models:/walkaway@champion", models_dir=models_dir)
     assert loaded.version == 1 and loaded.name == "walkaway"
     from_mlflow = loaded.pyfunc.predict(wire)
-    in_memory = registry.score_canonical(first_run.result.model, wire)
+    in_memory = pyfunc_contract.score_canonical(first_run.result.model, wire)
     pd.testing.assert_frame_equal(
         from_mlflow.reset_index(drop=True), in_memory.reset_index(drop=True)
     )
@@ -377,7 +377,7 @@ def test_tracking_uri_override_is_respected(
 ) -> None:
     server = f"sqlite:///{tmp_path / 'team.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
-    assert registry.tracking_uri(tmp_path / "ignored") == server
+    assert model_store.tracking_uri(tmp_path / "ignored") == server
     registry.connect(tmp_path / "ignored")
-    assert registry.tracking_uri(tmp_path / "ignored") == server
+    assert model_store.tracking_uri(tmp_path / "ignored") == server
     assert not (tmp_path / "ignored").exists()

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,7 +33,7 @@ from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backe
 
 from walkaway.analysis import plots
 from walkaway.analysis.review_common import ReviewModel, matching_champion, train_and_register
-from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.model.walkaway_model import ModelEvaluation, WalkawayModel
 from walkaway.signs import SIGNS, TITLES
 
 # The inputs a what-if moves, one per sign, and the sign each one speaks for. The product sets
@@ -51,6 +54,7 @@ WHAT_IF_LABELS = {
 }
 TENURE_YEARS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0)
 EMPLOYEES = (20.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0, 50000.0)
+_Tried = TypeVar("_Tried", float, str)  # the values a what-if tries: numbers, or texts
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,7 +107,7 @@ def train_or_load(
 # Evaluation
 
 
-def _evaluation(model: WalkawayModel) -> dict[str, object]:
+def _evaluation(model: WalkawayModel) -> ModelEvaluation:
     evaluation = getattr(model, "evaluation_", None)
     if not evaluation:
         raise ValueError(
@@ -238,7 +242,7 @@ def _no_features_figure(sign: str) -> Figure:
     return figure
 
 
-def _import_shap() -> object:
+def _import_shap() -> ModuleType:
     """shap, imported on first use (it is slow to import) without its own deprecation noise."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
@@ -305,7 +309,7 @@ def what_if_deal(model: WalkawayModel, deals: pd.DataFrame) -> pd.DataFrame:
     return deals.loc[[chosen]]
 
 
-def what_if_inputs(model: WalkawayModel, deal: pd.DataFrame) -> dict[str, list[object]]:
+def what_if_inputs(model: WalkawayModel, deal: pd.DataFrame) -> dict[str, list[float] | list[str]]:
     """Values to try for one input of each sign the model knows, the deal's own value included.
 
     - glass walls: the incumbent's tenure, 0 to 12 years;
@@ -320,7 +324,7 @@ def what_if_inputs(model: WalkawayModel, deal: pd.DataFrame) -> dict[str, list[o
     """
     available = set(model.available_features_)
     row = deal.iloc[0]
-    inputs: dict[str, list[object]] = {}
+    inputs: dict[str, list[float] | list[str]] = {}
     if "incumbent_tenure_years" in available:
         inputs["incumbent_tenure_years"] = _with_own(
             list(TENURE_YEARS), row, "incumbent_tenure_years"
@@ -333,21 +337,22 @@ def what_if_inputs(model: WalkawayModel, deal: pd.DataFrame) -> dict[str, list[o
     return inputs
 
 
-def _with_own(values: list[object], row: pd.Series, column: str) -> list[object]:
-    own = row.get(column)
+def _with_own(values: list[_Tried], row: pd.Series, column: str) -> list[_Tried]:
+    # The data contract gives a number column numbers and a text column texts: the deal's own
+    # value is of the kind tried.
+    own: _Tried = row.get(column)
     if _missing(own):
         return values
-    own = own if isinstance(own, str) else float(own)
-    if own in values:
-        return values
-    merged = [*values, own]
-    return merged if isinstance(own, str) else sorted(merged)
+    if isinstance(own, str):
+        return values if own in values else values + [own]
+    own = float(own)
+    return values if own in values else sorted(values + [own])
 
 
 def what_if(
     model: WalkawayModel,
     deal: pd.DataFrame,
-    changes: dict[str, list[object]],
+    changes: Mapping[str, Sequence[object]],
     as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Re-score copies of one deal with one input changed at a time.

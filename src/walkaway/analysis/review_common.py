@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from walkaway.model.walkaway_model import WalkawayModel
+from walkaway.serving import model_store
 from walkaway.signs import GROUPS, TITLES, day_text
 
 if TYPE_CHECKING:  # MLflow is only loaded when a step needs the registry
@@ -172,7 +173,7 @@ def matching_champion(models_dir: Path, wanted: str) -> tuple[ReviewModel | None
 
     version = registry.champion_version(models_dir=models_dir)
     if version is None:
-        return None, f"the MLflow store {registry.tracking_uri(models_dir)} has no champion yet"
+        return None, f"the MLflow store {model_store.tracking_uri(models_dir)} has no champion yet"
     loaded = registry.load_model(models_dir=models_dir)
     trained_on = _training_mapping(loaded, models_dir)
     if trained_on is not None and trained_on != wanted:
@@ -186,7 +187,7 @@ def matching_champion(models_dir: Path, wanted: str) -> tuple[ReviewModel | None
         loaded.version,
         trained_on,
         f"loaded @champion (version {loaded.version}) from the MLflow registry",
-        registry.tracking_uri(models_dir),
+        model_store.tracking_uri(models_dir),
         models_dir=Path(models_dir),
     )
     return model, ""

@@ -21,13 +21,21 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from walkaway.data.cell_values import (
+    infer_date_format,
+    is_blank,
+    normalise_category,
+    parse_dates,
+    parse_flags,
+    parse_numbers,
+    spellings_of,
+    wrong_date_format,
+)
 from walkaway.errors import WalkawayError
 
 Kind = Literal["id", "category", "text", "number", "date", "bool", "outcome"]
 OUTCOMES = ("won", "lost", "open")
 MAX_CELL_CHARS = 10_000  # longer is a broken export (a whole file pasted in a cell), not data
-TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0"})
-FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0"})
 
 
 @dataclass(frozen=True)
@@ -174,179 +182,7 @@ def _shorten(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."
 
 
-def normalise_category(values: pd.Series) -> pd.Series:
-    """Trim, collapse inner spaces and lower-case, so 'EMEA ', 'emea' and 'Emea' are one value.
-
-    Examples
-    --------
-    >>> normalise_category(pd.Series([" North  America", "NORTH AMERICA", None])).tolist()
-    ['north america', 'north america', nan]
-    """
-    text = values.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
-    return text.mask(text == "").astype(object).where(text.notna(), np.nan)
-
-
-def parse_capabilities(text: object) -> frozenset[str]:
-    """Split a ';' or ',' separated list of capabilities into a set of normalised names.
-
-    Examples
-    --------
-    >>> sorted(parse_capabilities("SSO; api access,  Forecasting"))
-    ['api access', 'forecasting', 'sso']
-    >>> parse_capabilities(None)
-    frozenset()
-    """
-    if not isinstance(text, str):
-        return frozenset()
-    parts = text.replace(",", ";").split(";")
-    return frozenset(" ".join(p.split()).lower() for p in parts if p.strip())
-
-
-def parse_numbers(text: pd.Series, decimal: str = ".") -> pd.Series:
-    """Read numbers as people type them, with ``decimal`` as the decimal mark.
-
-    Currency signs and spaces are dropped; the other mark is a thousands separator only where
-    it groups digits in threes. Anything else is NaN, so ``1.234,56`` under a decimal point is
-    rejected instead of becoming 1.23456, and so are infinities (``inf``, ``1e400``): no deal
-    is worth infinity.
-
-    Examples
-    --------
-    >>> parse_numbers(pd.Series(["1,234.5", "$ 1 200", "12.5", "1.234,56", "1,5", "-3e2"])).tolist()
-    [1234.5, 1200.0, 12.5, nan, nan, -300.0]
-    >>> parse_numbers(pd.Series(["inf", "1e400", "-Infinity", "NaN"])).tolist()
-    [nan, nan, nan, nan]
-    >>> parse_numbers(pd.Series(["1.234,56", "12,5", "1.500", "1,234.5"]), decimal=",").tolist()
-    [1234.56, 12.5, 1500.0, nan]
-    """
-    group = "," if decimal == "." else "."
-    compact = text.astype("string").str.replace(r"[$€£\s\u00a0\u202f']", "", regex=True)
-    grouped = compact.str.fullmatch(
-        rf"[+-]?\d{{1,3}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(decimal)}\d+)?"
-    ).fillna(False)
-    ungrouped = ~compact.str.contains(group, regex=False).fillna(False)
-    usable = (grouped | ungrouped).astype(bool)
-    plain = compact.str.replace(group, "", regex=False).str.replace(decimal, ".", regex=False)
-    parsed = pd.Series(pd.to_numeric(plain.where(usable), errors="coerce"), index=text.index)
-    return parsed.astype(float).mask(np.isinf(parsed.astype(float)))
-
-
-# strptime formats tried on date columns whose mapping gives no format, most common first. Pairs
-# that read the same text differently (dd/mm vs mm/dd) are told apart by the values, else the
-# first one wins and the notes say so. None is ISO 8601 (with or without a time and zone).
-DATE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%Y/%m/%d",
-    "%d/%m/%y",
-    "%m/%d/%y",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M",
-)
-WRONG_FORMAT_SHARE = 0.05  # of a date column's filled values that the mapping's format rejects
-
-
-def parse_dates(text: pd.Series, date_format: str | None) -> pd.Series:
-    """Dates in ``date_format`` (ISO 8601 when None); NaT where a value does not parse.
-
-    Timestamps with a zone (Salesforce's 2024-01-15T10:22:31.000Z) become UTC wall time.
-    """
-    fmt = date_format or "ISO8601"
-    return pd.to_datetime(text, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
-
-
-def _filled_text(values: pd.Series) -> pd.Series:
-    text = values.dropna().astype("string").str.strip()
-    return text[text != ""]
-
-
-def infer_date_format(columns: list[pd.Series]) -> tuple[str | None, str]:
-    """The date format that reads every value of ``columns`` (text), and a note when the
-    choice is not certain: ISO 8601 (None) first, then :data:`DATE_FORMATS` in order.
-
-    Examples
-    --------
-    >>> infer_date_format([pd.Series(["2024-03-01", "2024-03-20T10:00:00Z"])])
-    (None, '')
-    >>> infer_date_format([pd.Series(["03/25/2024", "04/01/2024"])])
-    ('%m/%d/%Y', '')
-    >>> infer_date_format([pd.Series(["03/05/2024"])])[0]
-    '%d/%m/%Y'
-    """
-    filled = [_filled_text(c) for c in columns]
-    filled = [c for c in filled if len(c)]
-    if not filled:
-        return None, ""
-    counts: dict[str | None, int] = {}
-    for fmt in (None, *DATE_FORMATS):
-        counts[fmt] = sum(int(parse_dates(c, fmt).notna().sum()) for c in filled)
-    total = sum(len(c) for c in filled)
-    complete = [fmt for fmt, n in counts.items() if n == total]
-    if not complete:
-        best = max(counts, key=lambda f: counts[f])  # the first of the best, in order
-        shown = best or "ISO 8601"
-        return best, f"dates read as {shown}, the format that reads most of them"
-    chosen = complete[0]
-    swapped = {"%d/%m/%Y": "%m/%d/%Y", "%d/%m/%y": "%m/%d/%y", "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M"}
-    if chosen in swapped and swapped[chosen] in complete:
-        return chosen, (
-            f"dates read day first ({chosen}): no day is above 12, so month first "
-            f"({swapped[chosen]}) would read them too; set date_format in the mapping if so"
-        )
-    return chosen, ""
-
-
-def wrong_date_format(values: pd.Series, date_format: str | None) -> str | None:
-    """Another format that reads every value of a date column that ``date_format`` rejects in
-    part (at least :data:`WRONG_FORMAT_SHARE`), or None.
-
-    Half-rejected US dates under ``%d/%m/%Y`` mean the other half were read with day and
-    month swapped: the column must be refused, not half scored.
-
-    >>> wrong_date_format(pd.Series(["01/02/2024", "12/25/2024"]), "%d/%m/%Y")
-    '%m/%d/%Y'
-    """
-    filled = _filled_text(values)
-    if filled.empty:
-        return None
-    rejected = int(parse_dates(filled, date_format).isna().sum())
-    if rejected == 0 or rejected < WRONG_FORMAT_SHARE * len(filled):
-        return None
-    for fmt in (None, *DATE_FORMATS):
-        if fmt != date_format and parse_dates(filled, fmt).notna().all():
-            return fmt or "ISO 8601"
-    return None
-
-
-def spellings_of(values: pd.Series) -> dict[str, str]:
-    """Each compared (normalised) value of a text column -> its most common spelling as written
-    (trimmed, inner spaces collapsed), so that reasons say "Product D", not "product d".
-
-    Examples
-    --------
-    >>> spellings_of(pd.Series(["Product D", " product  D", "Product D", "NA", None]))
-    {'na': 'NA', 'product d': 'Product D'}
-    """
-    text = values.dropna().astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
-    text = text[text != ""]
-    if text.empty:
-        return {}
-    counts = pd.DataFrame({"key": text.str.lower(), "spelling": text}).value_counts()
-    ordered = counts.reset_index().sort_values(
-        ["key", "count", "spelling"], ascending=[True, False, True]
-    )
-    return dict(ordered.drop_duplicates("key")[["key", "spelling"]].itertuples(index=False))
-
-
-def _blank(values: pd.Series) -> pd.Series:
-    return values.isna() | (values.astype("string").str.strip() == "")
-
-
-def _parse_column(
+def parse_column(
     values: pd.Series, spec: ColumnSpec, date_format: str | None, decimal: str = "."
 ) -> tuple[pd.Series, pd.Series, str]:
     """Parse one text column into its kind. Returns the values, a mask of unparseable cells
@@ -365,7 +201,7 @@ def _parse_column(
         return numbers.mask(infinite), infinite, "not a finite number"
     if spec.kind == "bool" and pd.api.types.is_bool_dtype(values):
         return values.astype(object), none_bad, ""
-    blank = _blank(values)
+    blank = is_blank(values)
     text = values.astype("string").str.strip()
     if spec.kind == "number":
         parsed = parse_numbers(text, decimal)
@@ -381,10 +217,7 @@ def _parse_column(
         shown = "yyyy-mm-dd" if date_format is None else date_format
         return parsed, parsed.isna() & ~blank, f"unparseable date (expected {shown})"
     if spec.kind == "bool":
-        lowered = text.str.lower()
-        parsed = pd.Series(np.nan, index=values.index, dtype=object)
-        parsed[lowered.isin(TRUE_WORDS).fillna(False).astype(bool)] = True
-        parsed[lowered.isin(FALSE_WORDS).fillna(False).astype(bool)] = False
+        parsed = parse_flags(text)
         return parsed, parsed.isna() & ~blank, "not a yes/no value"
     if spec.kind in ("category", "outcome"):
         return normalise_category(values), pd.Series(False, index=values.index), ""
@@ -491,7 +324,7 @@ def check_table(
                 if other == "ISO 8601"
                 else f"set date_format: '{other}' in the mapping"
             )
-            rejected = int(_parse_column(raw[name], specs[name], date_format)[1].sum())
+            rejected = int(parse_column(raw[name], specs[name], date_format)[1].sum())
             rule = (
                 f"{rejected:,} of its dates do not parse as {date_format or 'ISO 8601'} but "
                 f"every one parses as {other}, so the rest would be misread (day and month "
@@ -512,13 +345,13 @@ def check_table(
     typed = pd.DataFrame(index=raw.index)
     for name in [c for c in raw.columns if c in specs or c.startswith(EXTRA_PREFIX)]:
         if name.startswith(EXTRA_PREFIX):  # a mapping's extra feature: kept as written...
-            kept = raw[name].astype(object).where(~_blank(raw[name]), np.nan)
+            kept = raw[name].astype(object).where(~is_blank(raw[name]), np.nan)
             if decimal != ".":  # ...but for numbers with a decimal comma, read the way it says
                 numbers = parse_numbers(kept.astype("string").str.strip(), decimal)
                 kept = kept.where(numbers.isna(), numbers.map(repr).astype(object))
             typed[name] = kept
             continue
-        parsed, bad, rule = _parse_column(raw[name], specs[name], date_format, decimal)
+        parsed, bad, rule = parse_column(raw[name], specs[name], date_format, decimal)
         typed[name] = parsed
         for row, value in raw.loc[bad, name].items():
             problems.append(Problem(file, int(row), names.get(name, name), rule, str(value)))
@@ -633,61 +466,3 @@ def _first_per_cell(problems: list[Problem]) -> list[Problem]:
         seen.add(key)
         kept.append(problem)
     return kept
-
-
-WIRE_COLUMNS: dict[str, ColumnSpec] = {
-    **{k: v for k, v in DEAL_COLUMNS.items() if not v.label_only},
-    **{k: v for k, v in ACCOUNT_COLUMNS.items() if k not in ("account_id", "account_name")},
-    "account_found": ColumnSpec("bool", meaning="the deal's account is in the accounts table"),
-}
-
-
-def parse_canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    """Leniently type a frame of canonical deal columns (text or already typed).
-
-    The model's own entry point for callers that bring canonical columns, such as the MLflow
-    pyfunc: values that do not parse become missing instead of failing the whole batch (the
-    batch job checks rows strictly before this). Dates are ISO 8601.
-
-    Examples
-    --------
-    >>> typed = parse_canonical(pd.DataFrame({"amount": ["1,200"], "formal_tender": ["Yes"],
-    ...                                       "created_date": ["2024-05-01"], "misc": ["kept"]}))
-    >>> typed.loc[0, "amount"], typed.loc[0, "formal_tender"], str(typed.loc[0, "created_date"])
-    (np.float64(1200.0), True, '2024-05-01 00:00:00')
-    """
-    typed = frame.copy()
-    for name in typed.columns:
-        spec = WIRE_COLUMNS.get(name) or (ColumnSpec("date") if name == "as_of" else None)
-        if spec is None:
-            continue
-        values = typed[name]
-        parsed, _, _ = _parse_column(values, spec, None)
-        typed[name] = parsed
-    return typed
-
-
-def to_wire(frame: pd.DataFrame) -> pd.DataFrame:
-    """Canonical deal columns in the plain types the MLflow pyfunc takes: text, and floats for
-    numbers (dates as ISO text, yes/no as 'true'/'false')."""
-    columns = [
-        c for c in frame.columns if c in WIRE_COLUMNS or c == "as_of" or c.startswith(EXTRA_PREFIX)
-    ]
-    wire = pd.DataFrame(index=frame.index)
-    for name in columns:
-        kind = (
-            WIRE_COLUMNS[name].kind
-            if name in WIRE_COLUMNS
-            else ("date" if name == "as_of" else "text")
-        )
-        values = frame[name]
-        if kind == "number":
-            wire[name] = pd.to_numeric(values, errors="coerce").astype(float)
-        elif kind == "date":
-            wire[name] = pd.to_datetime(values).dt.strftime("%Y-%m-%d").astype(object)
-        elif kind == "bool":
-            wire[name] = values.map({True: "true", False: "false"}).astype(object)
-        else:
-            wire[name] = values.astype(object).map(str).astype(object)
-        wire[name] = wire[name].where(values.notna(), None if kind != "number" else np.nan)
-    return wire

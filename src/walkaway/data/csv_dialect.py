@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from walkaway.data.cell_values import NUMBER_DECORATION
 from walkaway.data.contracts import ContractError, Problem
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -120,7 +121,7 @@ def detect_delimiter(text: str) -> str | None:
 def _sample_rows(lines: list[str], delimiter: str) -> list[list[str]]:
     """The non-blank rows of ``lines`` up to the first one the csv module cannot read (a huge
     cell, say): a malformed line is the batch's to reject, not the sniffer's to fail on."""
-    rows = []
+    rows: list[list[str]] = []
     reader = csv.reader(lines, delimiter=delimiter)
     while True:
         try:
@@ -148,7 +149,7 @@ def detect_decimal(frame: pd.DataFrame) -> tuple[str | None, str]:
         text = text[text != ""]
         if text.empty or text.str.match(_NUMBER_LIKE).mean() < NUMBER_LIKE_SHARE:
             continue
-        compact = text.str.replace(r"[$€£\s\u00a0\u202f']", "", regex=True)
+        compact = text.str.replace(NUMBER_DECORATION, "", regex=True)
         says_comma = compact[compact.str.match(_COMMA_EVIDENCE)]
         says_point = compact[compact.str.match(_POINT_EVIDENCE)]
         if len(says_comma) and not comma:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
-from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX, normalise_category
+from walkaway.data.cell_values import normalise_category
+from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX
 from walkaway.data.labels import label_deals
 from walkaway.data.mapping import Mapping, RelatedTable
 from walkaway.signs import day_text
@@ -17,6 +19,19 @@ ACCOUNT_FEATURE_COLUMNS = [c for c in ACCOUNT_COLUMNS if c not in ("account_id",
 # How a deal's stage history is folded into one text value of the deals table.
 EVENT_SEPARATOR = ";"
 FIELD_SEPARATOR = "|"
+
+
+class Fingerprint(TypedDict):
+    """What identifies a history's data in a training run (see :meth:`History.fingerprint`)."""
+
+    data_sha256: str
+    data_rows: int
+    data_first_created: str
+    data_export_date: str
+    data_won: int
+    data_lost: int
+    data_open: int
+    data_accounts: int
 
 
 @dataclass
@@ -80,7 +95,7 @@ class History:
         table = self.products.dropna(subset=["product", "list_price"])
         return dict(zip(table["product"], table["list_price"].astype(float), strict=True))
 
-    def fingerprint(self) -> dict[str, object]:
+    def fingerprint(self) -> Fingerprint:
         """What identifies this data in a training run: a content hash, size, dates, classes."""
         digest = hashlib.sha256()
         for frame in (self.deals, self.accounts, self.products):

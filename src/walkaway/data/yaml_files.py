@@ -9,7 +9,9 @@ Every refusal is a :class:`~walkaway.data.contracts.ContractError` naming the fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import yaml
 
@@ -36,7 +38,7 @@ class _PlainLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         event = self.peek_event()
         line = event.start_mark.line + 1
         anchor = getattr(event, "anchor", None)  # aliases and anchored nodes both carry one
@@ -53,7 +55,9 @@ class _PlainLoader(yaml.SafeLoader):
             raise _Refused(f"nests deeper than {MAX_DEPTH} levels at line {line}")
         self._depth += 1
         try:
-            return super().compose_node(parent, index)
+            # types-PyYAML says index is an int, but PyYAML also passes None (a document or a
+            # mapping key) and the key's node (a mapping value).
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self._depth -= 1
 
@@ -135,7 +139,24 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def yaml_text(document: object, **options: object) -> str:
+class DumpOptions(TypedDict, total=False):
+    """The options of :func:`yaml.dump` that shape its text (no ``encoding``: that gives bytes)."""
+
+    default_style: str | None
+    default_flow_style: bool | None
+    canonical: bool | None
+    indent: int | None
+    width: float | None
+    allow_unicode: bool | None
+    line_break: str | None
+    explicit_start: bool | None
+    explicit_end: bool | None
+    version: tuple[int, int] | None
+    tags: Mapping[str, str] | None
+    sort_keys: bool
+
+
+def yaml_text(document: object, **options: Unpack[DumpOptions]) -> str:
     """``document`` as YAML without anchors or aliases (``options`` as for yaml.dump).
 
     Examples

@@ -110,6 +110,12 @@ def lift_top_decile(y: np.ndarray, p: np.ndarray) -> float:
 def reliability_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Mean predicted vs observed rate in equal-count bins of the prediction.
 
+    Where no tie straddles a bin edge this is scikit-learn's
+    ``calibration_curve(y, p, n_bins=bins, strategy="quantile")`` (a test holds them equal).
+    It is kept for what that one does not give: each bin's count (the expected calibration
+    error weights by it, and the reliability tables show it), and bins of equal count even when
+    many deals share a score (ties split by rank instead of merging bins).
+
     Examples
     --------
     >>> curve = reliability_curve(np.array([0, 1] * 50), np.linspace(0, 1, 100), bins=2)

@@ -178,7 +178,7 @@ def recommend(
             why[i] = f"evidence is thin ({evidence[i]:.0%} of sign inputs known): qualify first"
         elif p_good[i] >= policy.pursue_p_good:
             what[i], why[i] = "pursue", f"p_good {p_good[i]:.0%} is in the top tier"
-        elif stalled[i]:
+        elif stalled[i] and age is not None:  # only deals with known ages can be stalled
             days, ratio = age["days_open"].iloc[i], age["days_open_vs_usual"].iloc[i]
             state = (
                 f"stalled: open {days:,.0f} days, {ratio:.1f}x the usual cycle of deals like it "

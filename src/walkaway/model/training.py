@@ -30,12 +30,13 @@ training summary says how many deals that leaves out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
 from walkaway.data.column_signal import LEAK_AUC
-from walkaway.data.history import History
+from walkaway.data.history import Fingerprint, History
 from walkaway.data.labels import HOLDOUT_SHARE, MIN_LOST, MIN_WON
 from walkaway.data.synth import p_win_at_age
 from walkaway.model.evaluation import (
@@ -47,7 +48,12 @@ from walkaway.model.evaluation import (
 )
 from walkaway.model.landmarks import AGE_BAND_LABELS, LANDMARK_AGES, age_band, snapshots
 from walkaway.model.splits import newest_split, sample_rows
-from walkaway.model.walkaway_model import NotEnoughData, WalkawayModel
+from walkaway.model.walkaway_model import (
+    HeadChoice,
+    ModelEvaluation,
+    NotEnoughData,
+    WalkawayModel,
+)
 from walkaway.signs import GROUPS, SIGNS
 
 # Sign importance and attribution are means over deals: a seeded sample of this many holdout
@@ -55,6 +61,13 @@ from walkaway.signs import GROUPS, SIGNS
 # holdout would cost far more than training it (TreeSHAP on deep trees costs a hundred
 # predictions or more).
 EXPLAINED_ROWS = 5_000
+
+
+class RunFingerprint(Fingerprint):
+    """The data's fingerprint plus how many wins the regret head could and could not learn from."""
+
+    data_censored_wins: int
+    data_matured_wins: int
 
 
 @dataclass
@@ -105,7 +118,7 @@ class TrainingResult:
     regret: Holdout | None
     sign_effects: pd.DataFrame  # effect of each group on p_good: a sample of win-holdout deals
     attribution: dict[str, float] | None
-    fingerprint: dict[str, object]
+    fingerprint: RunFingerprint
     notes: list[str]
     # The model the holdouts judged (fitted without them); ``model`` is the one to register.
     evaluated_model: WalkawayModel | None = None
@@ -266,7 +279,7 @@ def train_and_evaluate(
             "included) with the learners the evaluation chose; the holdout metrics estimate it"
         )
     censored = int(closed["regret_status"].eq("censored").sum())
-    fingerprint = {
+    fingerprint: RunFingerprint = {
         **history.fingerprint(),
         "data_censored_wins": censored,
         "data_matured_wins": int(closed["regret_label"].notna().sum()),
@@ -288,15 +301,26 @@ def train_and_evaluate(
     )
     result.suspected_leak = suspected_leak(result)
     # The model carries its own evaluation, so any report made with it can show how it did.
-    final.evaluation_ = {
-        "metrics": result.metrics_table(),
-        "calibration": result.calibration_curves(),
-        "sign_importance": result.sign_importance(),
-    }
+    final.evaluation_ = ModelEvaluation(
+        metrics=result.metrics_table(),
+        calibration=result.calibration_curves(),
+        sign_importance=result.sign_importance(),
+    )
     return result
 
 
-def model_for(history: History, **settings: object) -> WalkawayModel:
+class ModelSettings(TypedDict, total=False):
+    """The :class:`WalkawayModel` settings that do not come from the history."""
+
+    calibration: str
+    calibration_folds: int
+    lgbm_params: dict[str, object] | None
+    policy_overrides: dict[str, float] | None
+    head_shapes: dict[str, HeadChoice] | None
+    age_aware: bool
+
+
+def model_for(history: History, **settings: Unpack[ModelSettings]) -> WalkawayModel:
     """An unfitted model set up for a history: its catalogue, list prices, regret horizon and
     the mapping's extra features (plus any other :class:`WalkawayModel` settings)."""
     return WalkawayModel(

@@ -24,18 +24,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from walkaway.data.contracts import normalise_category
+from walkaway.data.cell_values import normalise_category
 from walkaway.data.labels import DEFAULT_HORIZON_DAYS, MIN_LOST, MIN_WON
+from walkaway.model.candidates import Candidate, candidates
+from walkaway.model.cross_fitting import CALIBRATION_FOLDS
 from walkaway.model.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.model.features import FEATURES, build_features, with_signs
 from walkaway.model.features.deal_age import FEATURES as AGE_FEATURES
-from walkaway.model.heads import CALIBRATION_FOLDS, Head, NotEnoughData, candidates, fit_head
+from walkaway.model.heads import Head, NotEnoughData, fit_head
 from walkaway.model.landmarks import snapshots
 from walkaway.model.leakage import LeakageError, refuse_leaks, refuse_post_close_names
 from walkaway.model.recommendation import Policy, recommend
@@ -44,7 +47,47 @@ from walkaway.signs import GROUPS, SIGNS, Feature
 
 MIN_REGRET_CLASS = 40
 
-__all__ = ["LeakageError", "NotEnoughData", "WalkawayModel"]
+__all__ = [
+    "DealExplanation",
+    "HeadChoice",
+    "LeakageError",
+    "ModelEvaluation",
+    "NotEnoughData",
+    "WalkawayModel",
+]
+
+
+class HeadChoice(TypedDict):
+    """The learners a head chose (candidate names, None for a learner not kept) and their blend
+    weight: what a refit must choose again (``head_shapes``)."""
+
+    trees: str | None
+    linear: str | None
+    tree_weight: float
+
+
+class DealExplanation(TypedDict):
+    """What :meth:`WalkawayModel.explain` gives for some deals, row for row."""
+
+    raw: pd.DataFrame  # the features as computed
+    X: pd.DataFrame  # the features as the heads read them
+    win_contrib: np.ndarray  # per-feature contributions to the win head's margin, bias last
+    regret_contrib: np.ndarray  # the same for the regret head
+
+
+class ModelEvaluation(TypedDict):
+    """The holdout evaluation a trained model carries (its ``evaluation_``)."""
+
+    metrics: pd.DataFrame  # one row per (head, predictor)
+    calibration: dict[str, dict[str, pd.DataFrame]]  # reliability curves per head and predictor
+    sign_importance: pd.Series  # mean absolute effect of each group on p_good, in points
+
+
+class _HeadOptions(TypedDict, total=False):
+    """What a head may choose from: its candidate learners and blend weights."""
+
+    pool: list[Candidate]
+    weights: tuple[float, ...]
 
 
 @contextmanager
@@ -100,7 +143,7 @@ class WalkawayModel(BaseEstimator):
         horizon_days: int = DEFAULT_HORIZON_DAYS,
         extra_features: dict[str, tuple[str, str]] | None = None,
         list_prices: dict[str, float] | None = None,
-        head_shapes: dict[str, dict[str, object]] | None = None,
+        head_shapes: dict[str, HeadChoice] | None = None,
         age_aware: bool = True,
         signs: dict[str, str] | None = None,
         spellings: dict[str, dict[str, str]] | None = None,
@@ -287,14 +330,14 @@ class WalkawayModel(BaseEstimator):
             checks.append(lambda: refuse_leaks(X[matured], y_regret, "regret", names))
         return checks
 
-    def _choices(self, head: str, rows: int) -> dict[str, object]:
+    def _choices(self, head: str, rows: int) -> _HeadOptions:
         """The candidates a head may choose from and the blend weights it may use: all of them,
         or only what ``head_shapes`` fixes for it."""
         pool = candidates(rows, self.lgbm_params)
         fixed = (self.head_shapes or {}).get(head)
         if fixed is None:
             return {"pool": pool}
-        names = {fixed["trees"], fixed["linear"]} - {None}
+        names = {name for name in (fixed["trees"], fixed["linear"]) if name is not None}
         chosen = [c for c in pool if c.name in names]
         if len(chosen) != len(names):
             raise ValueError(f"the {head} head has no candidates named {sorted(names)}")
@@ -382,7 +425,7 @@ class WalkawayModel(BaseEstimator):
             index=deals.index,
         )
 
-    def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> dict[str, object]:
+    def explain(self, deals: pd.DataFrame, as_of: pd.Timestamp | None = None) -> DealExplanation:
         """Per head: raw features, margin, per-feature contributions (bias last)."""
         check_is_fitted(self)
         raw = self.featurise(deals, as_of)

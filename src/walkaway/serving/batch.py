@@ -26,18 +26,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from walkaway.data.contracts import ContractError, Problem, check_table
-from walkaway.data.exports import (
-    PARQUET_SUFFIXES,
-    export_file,
-    iter_table,
-    load_related,
-    read_checked,
-    read_dialect,
-    resolve_mapping,
-)
+from walkaway.data.contracts import ContractError, Problem
+from walkaway.data.exports import check_raw, load_related, read_checked, resolve_mapping
 from walkaway.data.history import join_accounts, join_related, join_stage_history
 from walkaway.data.mapping import Mapping, apply_mapping
+from walkaway.data.raw_files import PARQUET_SUFFIXES, export_file, iter_table, read_dialect
 from walkaway.errors import WalkawayError
 from walkaway.model.walkaway_model import WalkawayModel
 from walkaway.output_files import (
@@ -371,7 +364,9 @@ def _score_locked(
     chosen = resolve_mapping(deals, mapping, remembered_mapping)
     # The deals file's own columns first: a mapping that does not fit it must be named as
     # such, not as a missing column of the accounts file read next.
-    dialect = read_dialect(deals, chosen)  # decided once: it reads the whole file's bytes
+    dialect = read_dialect(
+        deals, chosen.delimiter, chosen.decimal
+    )  # decided once: it reads the whole file's bytes
     first_rows = iter_table(deals, chunk_size=1, dialect=dialect, malformed=[])
     try:
         first = next(first_rows, None)
@@ -503,19 +498,16 @@ def _check_chunk(
     ContractError
         A problem of the whole file (a date column the mapping's format misreads).
     """
-    canonical = apply_mapping(raw, mapping, "deals", file)
     if raw.empty:  # a header and no rows (or only malformed lines): nothing to check
-        return canonical, []
-    names = mapping.source_names("deals")
-    checked = check_table(
-        canonical,
+        return apply_mapping(raw, mapping, "deals", file), []
+    checked = check_raw(
+        raw,
+        mapping,
         "deals",
         file,
-        names,
-        reading.date_format,
-        unique=False,
-        dated=mapping.dated,
         decimal=reading.decimal,
+        date_format=reading.date_format,
+        unique=False,
     )
     whole_file = [p for p in checked.problems if p.row is None]
     if whole_file:
@@ -527,6 +519,7 @@ def _check_chunk(
         reading.notes += checked.notes
     good, problems = checked.frame, list(checked.problems)
 
+    names = mapping.source_names("deals")
     closed = good["outcome"].isin(["won", "lost"])
     outcome_column = names.get("outcome", "outcome")
     problems += [
@@ -562,7 +555,8 @@ def _reject_rows(raw: pd.DataFrame, problems: list[Problem], mapping: Mapping) -
     """One line per rejected row: its source row, its deal id as written, and every reason."""
     reasons: dict[int, list[str]] = defaultdict(list)
     for problem in problems:
-        reasons[int(problem.row)].append(problem.reason)
+        if problem.row is not None:  # a chunk's problems are all of rows
+            reasons[problem.row].append(problem.reason)
     deals = mapping.tables["deals"]
     id_column = deals.columns.get("deal_id", "deal_id")
     rows = sorted(reasons)

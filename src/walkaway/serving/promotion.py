@@ -1,6 +1,6 @@
 """Champion and challenger: whether a newly trained version replaces the champion, from the
-figures both score on the same deals. Pure: :mod:`walkaway.serving.registry` gathers the
-figures and moves the alias.
+figures both score on the same deals. Pure: :mod:`walkaway.serving.fair_comparison` gathers
+the figures and :mod:`walkaway.serving.registry` moves the alias.
 
 **The win head decides, the regret head guards.** A new version
 becomes ``@champion`` when there is none, or when, on deals neither model learned from,

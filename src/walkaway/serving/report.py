@@ -18,7 +18,7 @@ import io
 import math
 from collections.abc import Mapping
 from functools import cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -207,7 +207,7 @@ def png(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _tidy(axis: Axes, grid_axis: str = "x") -> None:
+def _tidy(axis: Axes, grid_axis: Literal["both", "x", "y"] = "x") -> None:
     axis.spines[["top", "right"]].set_visible(False)
     axis.spines[["left", "bottom"]].set_color("#9aa0a6")
     axis.tick_params(colors="#3c4043", labelsize=9)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.data.drafting.test_draft import findings_with, small_deals, write_csv
 from walkaway.data.drafting.draft import draft_mapping
-from walkaway.data.mapping import parse_mapping
+from walkaway.data.mapping_document import parse_mapping
 
 
 def test_dates_readable_both_ways_are_reported(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.data.drafting.test_draft import findings_with, small_deals, write_csv
 from walkaway.data.drafting.draft import draft_mapping
-from walkaway.data.mapping import parse_mapping
+from walkaway.data.mapping_document import parse_mapping
 
 
 def test_a_number_zero_for_every_lost_deal_is_post_outcome_not_the_amount(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 from walkaway.data.contracts import ContractError
 from walkaway.data.drafting.draft import MappingDraft, draft_mapping
 from walkaway.data.exports import load_history
-from walkaway.data.mapping import load_mapping, parse_mapping
+from walkaway.data.mapping_document import parse_mapping
+from walkaway.data.mapping_files import load_mapping
 
 SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 MAVEN = SHARED_DATA / "maven-crm-opportunities"

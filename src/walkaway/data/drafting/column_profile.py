@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from walkaway.data.contracts import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS
+from walkaway.data.cell_values import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS, parse_numbers
 from walkaway.data.drafting.vocabulary import normalise_name
-from walkaway.data.exports import iter_table
+from walkaway.data.raw_files import iter_table, read_dialect
 
 MOSTLY = 0.95  # share of filled cells that must parse for a numeric or date column
 MOSTLY_YES_NO = 0.9  # share of filled cells that must be yes/no words for a yes/no column
@@ -29,6 +29,7 @@ class ColumnProfile:
     name: str
     text: pd.Series
     typed_dates: bool = False  # Parquet dates: the contract takes them as they are
+    decimal: str = "."  # the file's decimal mark, as its dialect says
 
     @cached_property
     def key(self) -> str:
@@ -55,8 +56,7 @@ class ColumnProfile:
     def numbers(self) -> pd.Series:
         """Each row's value as a number (as the contract parses numbers), NaN when not one."""
         uniques = pd.Series(self.counts.index, dtype=object)
-        cleaned = uniques.astype(str).str.replace(r"[,\s$€£]", "", regex=True)
-        parsed = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        parsed = parse_numbers(uniques.astype(str), self.decimal)
         lookup = dict(zip(uniques, parsed, strict=True))
         return self.text.map(lookup).astype(float)
 
@@ -121,7 +121,8 @@ class FileSample:
 
     @classmethod
     def read(cls, path: Path, sample_rows: int) -> FileSample:
-        chunks = iter_table(path, chunk_size=sample_rows)
+        dialect = read_dialect(path)
+        chunks = iter_table(path, chunk_size=sample_rows, dialect=dialect)
         try:
             frame = next(chunks)
         finally:
@@ -135,7 +136,9 @@ class FileSample:
                 values = values.dt.strftime("%Y-%m-%d")
             text = values.astype(object).where(values.notna(), None)
             text = text.map(lambda v: None if v is None else (str(v).strip() or None))
-            columns[str(name)] = ColumnProfile(str(name), text.astype(object), typed_dates)
+            columns[str(name)] = ColumnProfile(
+                str(name), text.astype(object), typed_dates, dialect.decimal
+            )
         return cls(path, len(frame), columns)
 
 

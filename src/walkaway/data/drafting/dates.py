@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from walkaway.data.contracts import DATE_FORMATS, ContractError
+from walkaway.data.cell_values import DATE_FORMATS
+from walkaway.data.contracts import ContractError
 from walkaway.data.drafting.column_profile import ColumnProfile
 from walkaway.data.drafting.vocabulary import (
     CLOSED_WORDS,
@@ -21,7 +22,7 @@ from walkaway.data.drafting.vocabulary import (
     matches,
 )
 from walkaway.data.drafting.wording import listed
-from walkaway.data.mapping import parse_mapping
+from walkaway.data.mapping_document import parse_mapping
 
 if TYPE_CHECKING:
     from walkaway.data.drafting.deals import DealsDrafter

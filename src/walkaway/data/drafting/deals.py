@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from walkaway.data.cell_values import FALSE_WORDS, TRUE_WORDS
 from walkaway.data.column_signal import POST_CLOSE_NAMES
-from walkaway.data.contracts import FALSE_WORDS, TABLE_COLUMNS, TRUE_WORDS
+from walkaway.data.contracts import TABLE_COLUMNS
 from walkaway.data.drafting.column_profile import MOSTLY, ColumnProfile, FileSample, fits
 from walkaway.data.drafting.dates import find_dates
 from walkaway.data.drafting.vocabulary import (

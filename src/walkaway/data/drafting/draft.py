@@ -15,8 +15,8 @@ accounts file and a product catalogue) as text, and guesses, column by column:
 
 Every decision and every doubt becomes a finding in plain words, ``TODO:`` when the user must
 act and ``NOTE:`` when the draft explains itself. The document always passes
-:func:`walkaway.data.mapping.parse_mapping`; what the mapping format cannot express goes to the
-findings, never to keys it would reject.
+:func:`walkaway.data.mapping_document.parse_mapping`; what the mapping format cannot express goes
+to the findings, never to keys it would reject.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from walkaway.data.drafting.deals import DealsDrafter
 from walkaway.data.drafting.side_tables import draft_accounts, draft_products
 from walkaway.data.drafting.yaml_render import mapping_yaml
 from walkaway.data.exports import read_dialect
-from walkaway.data.mapping import parse_mapping
+from walkaway.data.mapping_document import parse_mapping
 
 __all__ = ["MappingDraft", "draft_mapping"]
 
@@ -44,7 +44,7 @@ class MappingDraft:
     Attributes
     ----------
     document : dict
-        A mapping document that :func:`walkaway.data.mapping.parse_mapping` accepts.
+        A mapping document that :func:`walkaway.data.mapping_document.parse_mapping` accepts.
     findings : list of str
         One plain-words note per decision or doubt: ``TODO: ...`` when the user must act
         before training, ``NOTE: ...`` when the draft explains a decision.
@@ -102,8 +102,8 @@ def draft_mapping(
     Returns
     -------
     MappingDraft
-        The document (accepted by :func:`walkaway.data.mapping.parse_mapping`) and the findings,
-        ``TODO`` first.
+        The document (accepted by :func:`walkaway.data.mapping_document.parse_mapping`) and the
+        findings, ``TODO`` first.
 
     Raises
     ------

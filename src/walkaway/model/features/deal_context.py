@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from walkaway.model.features.columns import column
 from walkaway.model.features.point_in_time import EventTimeline
-from walkaway.signs import Feature, plural
+from walkaway.signs import Feature, after, plural
 
 SELLER_PRIOR_DEALS = 20.0  # a seller's record counts fully after about this many closed deals
 CATEGORIES = {
@@ -28,7 +28,7 @@ CATEGORIES = {
 FEATURES = {
     "amount": Feature("deal_context", "amount", lambda v: f"amount {float(v):,.0f}"),
     **{
-        name: Feature("deal_context", label, lambda v, label=label: f"{label} {v}")
+        name: Feature("deal_context", label, after(f"{label} "))
         for name, label in CATEGORIES.items()
     },
     "seller_win_rate": Feature(

@@ -8,8 +8,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from walkaway.data.contracts import normalise_category
-from walkaway.signs import Feature
+from walkaway.data.cell_values import normalise_category
+from walkaway.signs import Feature, after
 
 NUMERIC_SHARE = 0.95  # a column is numeric when this share of its filled values are numbers
 
@@ -63,6 +63,6 @@ class ExtraFeatures(TransformerMixin, BaseEstimator):
     def catalogue(self) -> dict[str, Feature]:
         """How each extra feature is said in reasons: its export name and value."""
         return {
-            name: Feature(sign, export, lambda v, export=export: f"{export}: {v}")
+            name: Feature(sign, export, after(f"{export}: "))
             for name, (sign, export) in (self.columns or {}).items()
         }

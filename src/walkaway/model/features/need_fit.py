@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from walkaway.data.contracts import normalise_category, parse_capabilities
+from walkaway.data.cell_values import normalise_category, parse_capabilities
 from walkaway.model.features.columns import numbers
 from walkaway.signs import Feature, plural, yes_no
 
@@ -102,7 +102,9 @@ class NeedFit(TransformerMixin, BaseEstimator):
         out["needs_defined"] = numbers(X, "needs_defined")
         return out[list(FEATURES)]
 
-    def _fit_of(self, product: object, required: object, must_have: object) -> tuple[float, ...]:
+    def _fit_of(
+        self, product: object, required: object, must_have: object
+    ) -> tuple[float, float, float]:
         offered = self.capabilities_by_product_.get(product) if isinstance(product, str) else None
         needs = parse_capabilities(required)
         if offered is None:
