@@ -79,6 +79,13 @@ def test_an_empty_pipeline_renders() -> None:
     assert "No deal is recommended to walk away" in html
 
 
+def test_a_pipeline_of_one_deal_speaks_of_one_deal() -> None:
+    one = synthetic_scores().iloc[[0]]
+    html = page(digest_of(one, []))
+    assert "1 deal in this review" in html
+    assert not re.search(r"\b1 deals\b", html)
+
+
 def test_the_calibration_section_uses_the_models_evaluation(digest: PipelineDigest) -> None:
     rng = np.random.default_rng(0)
     index = pd.MultiIndex.from_product(

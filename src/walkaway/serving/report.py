@@ -107,6 +107,15 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def deals(value: int) -> str:
+    """A count of deals, singular or plural.
+
+    >>> deals(1), deals(1234)
+    ('1 deal', '1,234 deals')
+    """
+    return f"{value:,} {'deal' if value == 1 else 'deals'}"
+
+
 def money(value: float) -> str:
     """An amount with thousands separators, no decimals; missing is a dash.
 
@@ -192,7 +201,8 @@ def colour(recommendation: str) -> str:
 
 
 FILTERS = {
-    f.__name__: f for f in (number, money, compact, percent, points, tone, decimal, label, colour)
+    f.__name__: f
+    for f in (number, deals, money, compact, percent, points, tone, decimal, label, colour)
 }
 
 
@@ -224,11 +234,11 @@ def value_figure(table: pd.DataFrame) -> Figure:
     axis.barh([label(r) for r in names], values, color=[colour(r) for r in names], height=0.62)
     axis.invert_yaxis()
     top = max(values.max(initial=0.0), 1.0)
-    for y, (value, deals) in enumerate(zip(values, table["deals"], strict=True)):
+    for y, (value, count) in enumerate(zip(values, table["deals"], strict=True)):
         axis.text(
             value + top * 0.01,
             y,
-            f"{compact(value)}  ·  {deals:,} deals",
+            f"{compact(value)}  ·  {deals(count)}",
             va="center",
             fontsize=9,
             color="#3c4043",
