@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, JustifyMethod
+from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from walkaway.errors import WalkawayError
 from walkaway.serving import DEFAULT_CHUNK_SIZE
+from walkaway.terminal import HistoryOption, MappingOption, ModelsOption, console, errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,21 +34,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Logs and pipes get wide tables rather than rich's 80-column default.
-PIPE_WIDTH = 140
-console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else PIPE_WIDTH)
-
-HistoryOption = Annotated[
-    Path, typer.Option("--history", help="CRM export: a folder of its files, or the deals file.")
-]
-MappingOption = Annotated[
-    str | None,
-    typer.Option(help="Mapping YAML file or shipped mapping name (default: detected)."),
-]
-ModelsOption = Annotated[
-    Path, typer.Option("--models-dir", help="Where the default SQLite MLflow store lives.")
-]
 
 
 @app.command()
@@ -437,6 +423,9 @@ def rollback(models_dir: ModelsOption = Path("models")) -> None:
     from walkaway.serving import registry
 
     console.print(registry.rollback(models_dir=models_dir), markup=False, highlight=False)
+
+
+# Commands kept in modules of their own (walkaway.commands), registered here.
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import shutil
+import sys
+import types
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -363,6 +367,33 @@ def test_every_decision_is_kept_through_promote_rollback_and_training(
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(registry.RegistryError, match="model not found: models:/walkaway@champion"):
         registry.load_model(models_dir=tmp_path)
+
+
+class Gone:
+    """Stands for a class an older walkaway pickled into its model, since moved or renamed."""
+
+
+def test_a_model_saved_by_code_since_moved_says_to_retrain(
+    first_run: TrainingRun, models_dir: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "models"
+    shutil.copytree(models_dir, moved)
+    old_module = types.ModuleType("walkaway.model.old_heads")
+    Gone.__module__ = old_module.__name__
+    old_module.Gone = Gone
+    sys.modules[old_module.__name__] = old_module
+    try:
+        for saved in moved.rglob("walkaway_model.joblib"):
+            joblib.dump(Gone(), saved)
+    finally:
+        del sys.modules[old_module.__name__]
+        Gone.__module__ = __name__
+    with pytest.raises(registry.RegistryError) as raised:
+        registry.load_model(models_dir=moved)
+    message = str(raised.value)
+    assert "was saved by a walkaway whose code this one no longer has" in message
+    assert "walkaway.model.old_heads" in message and "train it again" in message
+    assert "\n" not in message
 
 
 def test_artifacts_stay_under_the_models_dir(first_run: TrainingRun, models_dir: Path) -> None:

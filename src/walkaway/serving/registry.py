@@ -423,6 +423,11 @@ def load_model(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pyfunc = mlflow.pyfunc.load_model(uri)
+    except (ModuleNotFoundError, AttributeError) as error:  # a class it pickled is gone
+        raise RegistryError(
+            f"{uri} was saved by a walkaway whose code this one no longer has ({error}): train "
+            "it again with this one (walkaway train --history ...)"
+        ) from None
     except Exception as error:
         hint = (
             " (train one first: walkaway train --history ...)" if uri.startswith("models:/") else ""
