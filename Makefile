@@ -5,11 +5,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEALS ?= 5000
+DEALS ?= 20000
 SEED ?= 7
 SYNTH_DIR := data/raw/synthetic-crm
 SCORES := data/processed/scored-open-deals.csv
 REPORT := data/processed/pipeline-report.html
+LATER_DIR := data/raw/synthetic-crm-later
+MONTHLY := data/processed/monthly
+MONITOR_REPORT := data/processed/monitor-report.html
+SHIFT ?= rival:EMEA
 STAMP := $(VENV)/.installed
 
 .PHONY: help install lock demo synth train score test lint format bench bench-quick real-data notebooks mlflow-ui clean
@@ -32,11 +36,24 @@ lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
 	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 	rm -rf .venv-lock
 
-demo: install ## Synthesise a CRM history, train, register and score its open deals
+demo: install ## Synthesise a CRM history, train, register and score its open deals; six months on, monitor
 	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)
 	$(BIN)/walkaway train --history $(SYNTH_DIR)
 	$(BIN)/walkaway score --deals $(SYNTH_DIR)/pipeline.csv --out $(SCORES) --report $(REPORT) --as-of 2025-12-31
-	@echo "Open the pipeline report: $(REPORT)   Browse runs and the model registry: make mlflow-ui"
+	@echo "Six months on, month by month$(if $(SHIFT), with the shift $(SHIFT)): continue the world, score each month's pipeline"
+	@previous=$(SYNTH_DIR); for month in 1 2 3 4 5 6; do \
+	  later=$(LATER_DIR)/month-$$month; \
+	  $(BIN)/walkaway synth --continue-from $$previous --months 1 $(if $(SHIFT),--shift $(SHIFT)) \
+	    --out $$later > /dev/null || exit 1; \
+	  if [ $$month -lt 6 ]; then \
+	    as_of=$$($(BIN)/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["export_date"])' $$later/synth.json); \
+	    $(BIN)/walkaway score --deals $$later/pipeline.csv --out $(MONTHLY)/scored-month-$$month.csv \
+	      --as-of $$as_of > /dev/null || exit 1; \
+	  fi; \
+	  previous=$$later; \
+	done
+	$(BIN)/walkaway monitor --scored $(SCORES) $(MONTHLY)/scored-month-?.csv --history $(LATER_DIR)/month-6 --report $(MONITOR_REPORT)
+	@echo "Open the pipeline report: $(REPORT)   the monitoring page: $(MONITOR_REPORT)   Browse runs and the model registry: make mlflow-ui"
 
 synth: install ## Write a synthetic CRM export to data/raw/synthetic-crm (DEALS=, SEED=)
 	$(BIN)/walkaway synth --deals $(DEALS) --seed $(SEED) --out $(SYNTH_DIR)

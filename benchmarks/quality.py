@@ -23,12 +23,19 @@ from walkaway.data.contracts import ACCOUNT_COLUMNS, DEAL_COLUMNS, EXTRA_PREFIX
 from walkaway.data.history import History
 from walkaway.model.evaluation import probability_metrics
 from walkaway.model.training import TrainingResult, split_holdouts, train_and_evaluate
+from walkaway.serving.worklist import rank, work_value
 
 # Not a description of the deal: keys, dates, the outcome, the final stage of a closed deal.
 NOT_RAW = frozenset({"deal_id", "account_id", "account_name", "stage"})
 # HistGradientBoosting takes at most this many categories per column (its max_bins).
 MAX_CATEGORIES = 255
 PRIORITY = ("pursue", "compete", "qualify", "keep_presence", "walk_away")
+# The decision-value rows of issue 15's worklist target, and the target itself.
+WORKLIST = "walkaway worklist (priority)"
+ORACLE_VALUE = "oracle: top by true p_good x amount"
+ORACLE_P_GOOD = "oracle: top by true p_good"
+CAPTURE_TARGET = 0.97  # share of the value oracle's expected good value
+REGRET_MARGIN = 0.01  # mean true p_regret above the p_good oracle's
 
 
 def raw_columns(deals: pd.DataFrame) -> pd.DataFrame:
@@ -175,6 +182,7 @@ class Outcomes:
     won: np.ndarray
     regrettable: np.ndarray  # a win that turned out regrettable (latent truth, even if censored)
     p_good: np.ndarray  # true P(won and not regrettable)
+    p_regret: np.ndarray | None = None  # true P(regrettable | won), when known
 
 
 def choose(order: np.ndarray, capacity: int) -> np.ndarray:
@@ -200,7 +208,8 @@ def decision_value(
     Without triage the team works a random ``work_share`` of deals, so on average it captures
     that share of everything: computed exactly rather than drawn. A good win is worth its
     amount; a regrettable win is counted as avoided when the deal is not worked. Value won is
-    the expected good value, the sum of amount x true p_good over the deals worked.
+    the expected good value, the sum of amount x true p_good over the deals worked. With the
+    true p_regret known, ``mean_true_p_regret`` is its mean over the deals worked (NaN else).
 
     Examples
     --------
@@ -218,6 +227,7 @@ def decision_value(
     good = outcomes.won & ~outcomes.regrettable
     regret = outcomes.won & outcomes.regrettable
     value = outcomes.amount * outcomes.p_good
+    p_regret = outcomes.p_regret if outcomes.p_regret is not None else np.full(len(good), np.nan)
     rows = {
         f"no triage (random {work_share:.0%} of deals)": {
             "deals_worked": work_share * len(good),
@@ -226,6 +236,7 @@ def decision_value(
             "regrettable_wins": work_share * regret.sum(),
             "regrettable_wins_avoided": 1 - work_share,
             "expected_value_won": work_share * value.sum(),
+            "mean_true_p_regret": np.mean(p_regret),
         }
     }
     for name, chosen in selections.items():
@@ -236,6 +247,7 @@ def decision_value(
             "regrettable_wins": regret[chosen].sum(),
             "regrettable_wins_avoided": 1 - regret[chosen].sum() / max(regret.sum(), 1),
             "expected_value_won": value[chosen].sum(),
+            "mean_true_p_regret": np.mean(p_regret[chosen]) if chosen.any() else np.nan,
         }
     table = pd.DataFrame(rows).T.rename_axis("strategy")
     baseline = table["expected_value_won"].iloc[0]
@@ -247,8 +259,10 @@ def decision_value_of(
     result: TrainingResult, truth: pd.DataFrame, work_share: float = 0.5
 ) -> pd.DataFrame:
     """:func:`decision_value` on the win holdout of a synthetic history, with the holdout's
-    true outcomes and chances, comparing walkaway's recommendations with ranking by p_win
-    (walkaway's and the LightGBM peer's) and by walkaway's p_good alone."""
+    true outcomes and chances, comparing walkaway's recommendations and its worklist (the
+    ``priority`` of `walkaway score`) with ranking by p_win (walkaway's and the LightGBM
+    peer's), by walkaway's p_good alone and by its expected good value, and with two oracles
+    that know the true chances (:data:`ORACLE_VALUE`, :data:`ORACLE_P_GOOD`)."""
     deals = result.model.with_amounts(result.win.deals)
     scores = result.model.predict(deals)
     truth = truth.set_index("deal_id").loc[deals["deal_id"]]
@@ -257,12 +271,20 @@ def decision_value_of(
         won=result.win.y.astype(bool),
         regrettable=truth["regrettable"].fillna(False).astype(bool).to_numpy(),
         p_good=truth["p_good"].to_numpy(dtype=float),
+        p_regret=truth["p_regret"].to_numpy(dtype=float),
     )
     capacity = int(round(work_share * len(deals)))
     p_win, p_good = scores["p_win"].to_numpy(), scores["p_good"].to_numpy()
+    # The worklist exactly as the batch job ranks a scored file.
+    priority = rank(work_value(scores.assign(amount=outcomes.amount)))
     selections = {
         "walkaway recommendations": choose(
             walkaway_order(scores["recommendation"].to_numpy(), p_good), capacity
+        ),
+        WORKLIST: choose(np.argsort(priority, kind="stable"), capacity),
+        "top by walkaway p_good x amount": choose(
+            np.argsort(-np.nan_to_num(p_good * outcomes.amount, nan=-np.inf), kind="stable"),
+            capacity,
         ),
         "top by walkaway p_good": choose(np.argsort(-p_good, kind="stable"), capacity),
         "top by walkaway p_win": choose(np.argsort(-p_win, kind="stable"), capacity),
@@ -270,4 +292,59 @@ def decision_value_of(
     if "lightgbm_raw" in result.win.predictions:
         peer = result.win.predictions["lightgbm_raw"]
         selections["top by LightGBM-raw p_win"] = choose(np.argsort(-peer, kind="stable"), capacity)
+    true_value = np.nan_to_num(outcomes.amount * outcomes.p_good, nan=-np.inf)
+    selections[ORACLE_VALUE] = choose(np.argsort(-true_value, kind="stable"), capacity)
+    selections[ORACLE_P_GOOD] = choose(np.argsort(-outcomes.p_good, kind="stable"), capacity)
     return decision_value(outcomes, selections, work_share)
+
+
+@dataclass(frozen=True)
+class WorklistTarget:
+    """Issue 15's target for the worklist, from a :func:`decision_value_of` table: it captures
+    at least :data:`CAPTURE_TARGET` of the expected good value of the oracle ranking by true
+    p_good x amount, and the mean true p_regret of the deals it works is at most
+    :data:`REGRET_MARGIN` above that of the oracle ranking by true p_good."""
+
+    capture: float  # the worklist's expected good value / the value oracle's
+    regret: float  # mean true p_regret of the deals the worklist works
+    oracle_regret: float  # ... and of those the p_good oracle works
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> WorklistTarget:
+        value = table["expected_value_won"]
+        regret = table["mean_true_p_regret"]
+        return cls(
+            capture=float(value[WORKLIST] / value[ORACLE_VALUE]),
+            regret=float(regret[WORKLIST]),
+            oracle_regret=float(regret[ORACLE_P_GOOD]),
+        )
+
+    @property
+    def captures_enough(self) -> bool:
+        return self.capture >= CAPTURE_TARGET
+
+    @property
+    def regret_within(self) -> bool:
+        return self.regret - self.oracle_regret <= REGRET_MARGIN
+
+    @property
+    def passed(self) -> bool:
+        return self.captures_enough and self.regret_within
+
+    def in_words(self) -> str:
+        """One line: both figures against their targets, PASS or FAIL each.
+
+        Examples
+        --------
+        >>> WorklistTarget(capture=0.9927, regret=0.138, oracle_regret=0.160).in_words()
+        '**PASS**: the worklist captures 99.3% of the expected good value of the oracle by true p_good x amount (target >= 97%: PASS); the mean true p_regret of its deals is 0.1380, -0.0220 from the oracle by true p_good (0.1600; target <= +0.01: PASS).'
+        """
+        verdict = "PASS" if self.passed else "FAIL"
+        return (
+            f"**{verdict}**: the worklist captures {self.capture:.1%} of the expected good value "
+            f"of the oracle by true p_good x amount (target >= {CAPTURE_TARGET:.0%}: "
+            f"{'PASS' if self.captures_enough else 'FAIL'}); the mean true p_regret of its deals "
+            f"is {self.regret:.4f}, {self.regret - self.oracle_regret:+.4f} from the oracle by "
+            f"true p_good ({self.oracle_regret:.4f}; target <= +{REGRET_MARGIN}: "
+            f"{'PASS' if self.regret_within else 'FAIL'})."
+        )

@@ -41,7 +41,13 @@ from benchmarks.honesty import (
     icp_evidence_as_points,
     reason_agreement,
 )
-from benchmarks.quality import add_peers, decision_value_of, quality_table
+from benchmarks.quality import (
+    ORACLE_VALUE,
+    WorklistTarget,
+    add_peers,
+    decision_value_of,
+    quality_table,
+)
 
 if TYPE_CHECKING:
     from walkaway.data.history import History
@@ -594,19 +600,23 @@ def quality_lines(frame: pd.DataFrame, ceiling: bool) -> list[str]:
 
 
 def decision_lines(frame: pd.DataFrame) -> list[str]:
+    """The decision-value table, then issue 15's target for the worklist, PASS or FAIL."""
+    oracle = frame.loc[ORACLE_VALUE, "expected_value_won"]
     lines = [
         "| strategy | deals worked | good wins | share of good wins captured | regrettable wins "
-        "| share of regrettable wins avoided | expected good value won | value / no triage |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| share of regrettable wins avoided | expected good value won | value / no triage "
+        "| value / oracle's | mean true p_regret of deals worked |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for strategy, row in frame.iterrows():
         lines.append(
             f"| {strategy} | {row.deals_worked:,.0f} | {row.good_wins:,.0f} | "
             f"{row.good_wins_captured:.1%} | {row.regrettable_wins:,.0f} | "
             f"{row.regrettable_wins_avoided:.1%} | {row.expected_value_won:,.0f} | "
-            f"{row.value_vs_no_triage:.2f} |"
+            f"{row.value_vs_no_triage:.2f} | {row.expected_value_won / oracle:.1%} | "
+            f"{number(row.mean_true_p_regret)} |"
         )
-    return lines
+    return [*lines, "", WorklistTarget.of(frame).in_words()]
 
 
 def pick(frame: pd.DataFrame, head: str, predictor: str, column: str) -> float:
@@ -653,6 +663,8 @@ def headline(results: Results) -> list[str]:
             for strategy, row in frame.iterrows()
         )
         lines.append(f"| {n:,} deals, working {WORK_SHARE:.0%} of the holdout | {shown} |")
+        target = WorklistTarget.of(frame).in_words()
+        lines.append(f"| {n:,} deals, the worklist's target (issue 15) | {target} |")
     for name, frame in results.real.items():
         peers = ", ".join(
             f"{PREDICTOR_NAMES[p]} {pick(frame, 'win', p, 'roc_auc'):.4f} / "
@@ -1075,11 +1087,17 @@ def quality_section_lines(results: Results) -> list[str]:
         "",
         f"The team can work {WORK_SHARE:.0%} of the deals in the win holdout above. Each "
         "strategy picks which: following walkaway's recommendations (pursue, then compete, "
-        "qualify, keep presence, walk away; highest p_good first within each), or the top deals "
-        "by a single score. Without triage it works a random half, so it gets half of "
-        "everything on average (computed exactly). Good and regrettable wins are the holdout's "
-        "real outcomes (regret from the truth file, so wins too young to show it count too); "
-        "expected good value is the sum of amount x true p_good over the deals worked.",
+        "qualify, keep presence, walk away; highest p_good first within each), walkaway's "
+        "worklist (the `priority` column of `walkaway score`: p_good x amount x (1 - p_regret), "
+        "with (1 - p_regret) twice for a walk-away deal; `src/walkaway/serving/worklist.py`), or "
+        "the top deals by a single score. Without triage it works a random half, so it gets "
+        "half of everything on average (computed exactly). The two oracles know the true "
+        "chances: they rank by the true p_good x amount, or by the true p_good. Good and "
+        "regrettable wins are the holdout's real outcomes (regret from the truth file, so wins "
+        "too young to show it count too); expected good value is the sum of amount x true "
+        "p_good over the deals worked. Issue 15's target: the worklist captures at least 97% of "
+        "the first oracle's expected good value, and the mean true p_regret of the deals it "
+        "works is at most 0.01 above the second oracle's.",
         "",
     ]
     for n, frame in results.decisions.items():

@@ -17,7 +17,9 @@
 # 1. the **recommendation mix**: how many deals, and how much pipeline value, the model would
 #    pursue, compete for, keep a presence in, walk away from or qualify further;
 # 2. the **walk-away** and **keep-presence** lists, biggest first, each with its reasons;
-# 3. one deal's **waterfall**: how each sign, and the inputs inside it, moved its scores;
+# 3. one deal **explained** as `walkaway explain` explains it, what would change it (as
+#    `walkaway whatif`), and its **waterfall**: how each sign, and the inputs inside it, moved
+#    its scores;
 # 4. the scored list **written for the CRM**.
 #
 # Each deal's scores are **p_win** (chance of winning), **p_regret** (chance a win is one we
@@ -41,6 +43,7 @@ MAPPING = None  # None: detected from the export's columns
 MODELS = Path("../models")  # MLflow store (SQLite) of walkaway train
 OUT = Path("../data/processed/notebook-scored-open-deals.csv")  # the list for the CRM
 AS_OF = None  # the day deals are scored as at; None: the day the export was taken
+WHAT_IF = ["decision_maker_access=yes", "competitor_count=1"]  # as `walkaway whatif --set` takes
 
 # %% [markdown]
 # ## The export
@@ -55,6 +58,7 @@ AS_OF = None  # the day deals are scored as at; None: the day the export was tak
 import pandas as pd
 
 from walkaway.analysis import deal_waterfall, pipeline_review, review_common
+from walkaway.serving import deal_inputs, one_deal
 
 pd.set_option("display.max_colwidth", 90)
 review_common.ensure_demo_export(EXPORT)
@@ -134,13 +138,35 @@ pipeline_review.deal_list(scores, "keep_presence")
 # %% [markdown]
 # ## 4 · One deal, sign by sign
 #
-# The biggest deal to walk away from (else to keep a presence in, to compete for...), first as
-# the model sees it: every input inside each sign, in words.
+# The biggest deal to walk away from (else to keep a presence in, to compete for...), as
+# `walkaway explain DEAL_ID --deals PIPELINE` shows it: its scores, the recommendation and why,
+# and each sign's effect on p_good in points with its reasons. Both come from
+# `walkaway.serving.one_deal`, so the notebook and the command line cannot disagree.
 
 # %%
 deal_id = pipeline_review.deal_to_explain(scores)
 deal = pipeline.deal(deal_id)
+explained = one_deal.explain_deal(reviewed.model, deal, as_of, reviewed.name, reviewed.version)
+print(explained.headline())
+explained.table()
+
+# %% [markdown]
+# The deal as the model sees it: every input inside each sign, in words.
+
+# %%
 review_common.deal_summary(reviewed.model, deal, as_of)
+
+# %% [markdown]
+# What would change it: the same deal with the inputs of `WHAT_IF` set, as
+# `walkaway whatif DEAL_ID --deals PIPELINE --set decision_maker_access=yes --set
+# competitor_count=1` sets them (values read by the data contract's own parsers): p_good and
+# each sign's effect before and after, and the recommendation.
+
+# %%
+changes = deal_inputs.parse_changes(WHAT_IF, deal)
+changed = one_deal.what_if(reviewed.model, deal, changes, as_of, reviewed.name, reviewed.version)
+print(changed.summary(), *changed.notes, sep="\n")
+changed.table()
 
 # %% [markdown]
 # Its waterfall, per head, in log-odds: from the **bias** (an average deal), each sign adds its

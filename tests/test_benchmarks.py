@@ -22,7 +22,11 @@ from benchmarks.honesty import (
 )
 from benchmarks.quality import (
     MAX_CATEGORIES,
+    ORACLE_P_GOOD,
+    ORACLE_VALUE,
+    WORKLIST,
     Outcomes,
+    WorklistTarget,
     as_categories,
     choose,
     decision_value,
@@ -160,6 +164,16 @@ def test_decision_value_of_a_trained_model_compares_equal_capacities(
     assert (table["deals_worked"].iloc[1:] == capacity).all()
     # Any ranking that knows something beats working a random half.
     assert table.loc["top by walkaway p_win", "good_wins_captured"] > 0.5
+    # The oracle by true value is the most any choice of as many deals can win; the worklist
+    # (the batch job's priority) gets near it, and the target check reads both oracles.
+    value = table["expected_value_won"]
+    assert value[ORACLE_VALUE] == value.max()
+    assert value[WORKLIST] > value["walkaway recommendations"] * 0.95
+    target = WorklistTarget.of(table)
+    assert target.capture == pytest.approx(value[WORKLIST] / value[ORACLE_VALUE])
+    assert target.oracle_regret == table.loc[ORACLE_P_GOOD, "mean_true_p_regret"]
+    assert target.in_words().startswith("**PASS**" if target.passed else "**FAIL**")
+    assert table["mean_true_p_regret"].between(0, 1).all()
 
 
 def test_pyfunc_benchmark_script_scores_through_mlflow(

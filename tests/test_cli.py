@@ -36,7 +36,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_synth_writes_the_export(workspace: Path) -> None:
     files = {p.name for p in (workspace / "export").iterdir()}
-    assert files == {"deals.csv", "pipeline.csv", "accounts.csv", "products.csv", "truth.parquet"}
+    assert files == {
+        "deals.csv",
+        "pipeline.csv",
+        "accounts.csv",
+        "products.csv",
+        "truth.parquet",
+        "synth.json",
+    }
 
 
 def test_train_prints_the_metrics_attribution_and_decision(

@@ -4,8 +4,9 @@ to the end with a real Jupyter kernel.
 They run on copies, in a temporary project tree laid out like this one (``notebooks/``,
 ``data/{raw,interim,processed}``, ``models/``), so that their relative paths (``../models``,
 ``../data/raw/synthetic-crm``) land there: notebook 02 trains and registers into the temporary
-store, 03 reviews with that champion and writes its list into the temporary ``data/processed``.
-The project's own ``models/`` and ``data/`` are never touched (``tests/conftest.py`` checks it
+store, 03 reviews with that champion and writes its list into the temporary ``data/processed``,
+04 continues the demo world month by month into the temporary ``data/interim/monitor``, scores
+each month with that champion and backtests the scores. The project's own ``models/`` and ``data/`` are never touched (``tests/conftest.py`` checks it
 for the whole session)."""
 
 from __future__ import annotations
@@ -35,11 +36,16 @@ STORE_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 WRITES = {
     "02-train-and-evaluate.ipynb": ["models/mlflow.db"],
     "03-review-pipeline.ipynb": ["data/processed/notebook-scored-open-deals.csv"],
+    "04-monitor.ipynb": [
+        "data/interim/monitor/month-6/pipeline.csv",
+        "data/interim/monitor/scores/scores-2026-06.csv.drift.csv",
+        "data/interim/monitor/monitor.html",
+    ],
 }
 
 
-def test_there_are_three_numbered_notebooks() -> None:
-    assert [p.stem[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-"]
+def test_there_are_four_numbered_notebooks() -> None:
+    assert [p.stem[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-"]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -126,7 +132,8 @@ def test_the_notebook_runs_in_a_temporary_project(
 ) -> None:
     """Each notebook runs top to bottom with a real kernel, in numbered order, on the copy in
     the temporary project: 01 explores the demo export, 02 trains and registers into the
-    temporary store, 03 scores with its champion and writes its list beside it."""
+    temporary store, 03 scores with its champion and writes its list beside it, 04 simulates
+    six months, scores each and writes the monitoring page."""
     copy = project / "notebooks" / notebook.name
     nb = nbformat.read(copy, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, record_timing=True)

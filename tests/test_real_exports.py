@@ -3,6 +3,7 @@ in a user's clone): they read, train and score; IBM's leaky process columns are 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -29,11 +30,16 @@ def test_ibm_trains_on_non_leaky_fields_and_beats_the_baselines() -> None:
     assert history.mapping.name == "ibm-sales-win-loss"  # chosen from the export's header
     assert len(history.deals) == 78_025 - 55 - 278  # exact repeats dropped, conflicting left out
     assert any("55 rows repeat an earlier row exactly" in note for note in history.notes)
-    # The holdout metrics are what is checked: the refit on every deal would add a minute.
-    result = train_and_evaluate(history, refit=False)
+    # The holdout metrics are what is checked, on a random 12,000 of the deals (the export has
+    # no dates): the whole export takes 45 s and reaches about 0.84 (docs/real-data.md, `make
+    # real-data`), this sample 10 s and 0.83; the refit on every deal would add a minute.
+    sample = dataclasses.replace(
+        history, deals=history.deals.sample(12_000, random_state=0).sort_index()
+    )
+    result = train_and_evaluate(sample, refit=False)
     metrics = result.metrics_table()
     auc = metrics.loc[("win", "walkaway"), "roc_auc"]
-    assert auc >= 0.83, auc  # published: about 0.84 with the amount, 5-fold CV
+    assert auc >= 0.82, auc  # published: about 0.84 with the amount, 5-fold CV
     assert auc > metrics.loc[("win", "logistic"), "roc_auc"]
     features = set(result.model.feature_names_)
     assert not any("elapsed" in name or "ratio_days" in name for name in features)

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from walkaway.commands import synth as synth_command
 from walkaway.errors import WalkawayError
 from walkaway.serving import DEFAULT_CHUNK_SIZE
 from walkaway.terminal import HistoryOption, MappingOption, ModelsOption, console, errors
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from walkaway.data.quality import QualityReport
+    from walkaway.jobs import ScoringRun
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
 app = typer.Typer(
@@ -36,27 +38,34 @@ app = typer.Typer(
 )
 
 
-@app.command()
-def synth(
-    out: Annotated[Path, typer.Option(help="Folder to write the export and truth.parquet to.")],
-    deals: Annotated[int, typer.Option(help="Number of deals.", min=1)] = 5000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    stage_history: Annotated[
+def print_version(wanted: bool) -> None:
+    """``walkaway --version``: the installed version, then exit before any command runs."""
+    if not wanted:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("walkaway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from walkaway import __version__ as installed
+    console.print(f"walkaway {installed}", markup=False, highlight=False)
+    raise typer.Exit()
+
+
+@app.callback()
+def options(
+    show_version: Annotated[
         bool,
         typer.Option(
-            help="Also write stage_history.csv: each deal's stage and close-date changes."
+            "--version", callback=print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
-    """Write a synthetic CRM history whose true drivers are known."""
-    from walkaway.data.synth import write_synthetic_history
+    """Predict how B2B deals will end, and say when it is time to walk away."""
 
-    summary = write_synthetic_history(out, n_deals=deals, seed=seed, stage_history=stage_history)
-    console.print(
-        f"Wrote {summary.n_deals:,} deals ({summary.n_won:,} won, {summary.n_lost:,} lost, "
-        f"{summary.n_open:,} open) for {summary.n_accounts:,} accounts to {out} "
-        f"in {summary.seconds:.1f} s"
-    )
+
+# Listed first, as it is the first step of the demo; its module is registered here.
+app.command("synth")(synth_command.synth)
 
 
 @app.command()
@@ -209,13 +218,27 @@ def score(
         str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default today.")
     ] = None,
     models_dir: ModelsOption = Path("models"),
+    capacity: Annotated[
+        str | None,
+        typer.Option(
+            help="Deals the team can work: a number (40) or a share (30%); marks them "
+            "'yes' in a 'work' column, from priority 1 down."
+        ),
+    ] = None,
 ) -> None:
-    """Score an open pipeline: probabilities, sign effects, reasons, recommendation. Rows that
-    cannot be scored go to <out>.rejects.csv with their reasons."""
+    """Score an open pipeline: probabilities, sign effects, reasons, recommendation, and each
+    deal's priority in the worklist. Rows that cannot be scored go to <out>.rejects.csv with
+    their reasons."""
     import pandas as pd
 
     from walkaway.data.raw_files import count_rows
     from walkaway.jobs import score_job
+    from walkaway.serving.worklist import Capacity, CapacityError
+
+    try:
+        workable = Capacity.parse(capacity) if capacity is not None else None
+    except CapacityError as error:
+        raise typer.BadParameter(str(error), param_hint="--capacity") from None
 
     moment = None
     if as_of is not None:
@@ -244,7 +267,9 @@ def score(
             progress.update(task, advance=rows, rate=f"({rate:,.0f}/s)")
 
         run = score_job(
-            deals, out, mapping, model, moment, models_dir, accounts, report, chunk_size, advance
+            *(deals, out, mapping, model, moment, models_dir, accounts, report, chunk_size),
+            on_progress=advance,
+            capacity=workable,
         )
     batch = run.batch
     console.print(
@@ -266,13 +291,42 @@ def score(
         console.print(f"[yellow]Note:[/yellow] {note}", soft_wrap=True)
     written = f"Scores: {run.out}   Rejects: {run.rejects}"
     console.print(written + (f"   Report: {run.report}" if run.report else ""))
+    if batch.scored:
+        marked = (
+            f"; {batch.worked:,} marked to work (capacity {batch.capacity})"
+            if batch.capacity is not None
+            else ""
+        )
+        console.print(f"Worklist: priority 1 to {batch.scored:,}{marked}", soft_wrap=True)
     spent = sorted(batch.timings.items(), key=lambda item: -item[1])
     console.print(
         "Time: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in spent), soft_wrap=True
     )
     if batch.accounts_note:
         console.print(f"[yellow]Note:[/yellow] {batch.accounts_note}")
+    print_drift(run)
     console.print(recommendation_table(batch.digest.by_recommendation()))
+
+
+def print_drift(run: ScoringRun) -> None:
+    """One line on the pipeline's drift from the training data, and a warning per shift."""
+    from walkaway.serving.batch_outputs import drift_path
+
+    drift = run.batch.drift
+    if drift is None:
+        console.print(
+            "[yellow]Note:[/yellow] this model records no training profile, so drift is not "
+            "measured: train it again to measure it"
+        )
+        return
+    signs = drift.by_sign()
+    shown = ", ".join(f"{row.sign} {row.psi:.2f}" for row in signs.itertuples())
+    where = f"{drift_path(run.out)}" + (
+        f", MLflow run {run.drift_run_id}" if run.drift_run_id else ", not logged to MLflow"
+    )
+    console.print(f"Drift from the training data (PSI by sign): {shown} ({where})", soft_wrap=True)
+    for warning in drift.warnings():
+        console.print(f"[yellow]Drift:[/yellow] {warning}", soft_wrap=True)
 
 
 def recommendation_table(by_recommendation: pd.DataFrame) -> Table:
@@ -426,6 +480,19 @@ def rollback(models_dir: ModelsOption = Path("models")) -> None:
 
 
 # Commands kept in modules of their own (walkaway.commands), registered here.
+from walkaway.commands.models import models_app  # noqa: E402 - registered beside the others
+
+app.add_typer(models_app, name="models")
+
+from walkaway.commands import one_deal  # noqa: E402 - registered beside the others
+
+app.command("explain")(one_deal.explain)
+app.command("whatif")(one_deal.whatif)
+
+from walkaway.commands import monitor  # noqa: E402 - registered beside the others
+
+# The scored files follow --scored: the first is its value, the others are extra arguments.
+app.command("monitor", context_settings={"allow_extra_args": True})(monitor.monitor)
 
 
 def main(argv: list[str] | None = None) -> int:

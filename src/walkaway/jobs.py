@@ -33,15 +33,13 @@ from walkaway.model.training import (
 )
 from walkaway.model.walkaway_model import NotEnoughData
 from walkaway.serving import DEFAULT_CHUNK_SIZE
-from walkaway.serving.batch import (
-    BatchResult,
-    check_output_paths,
-    rejects_path,
-    score_file,
-)
+from walkaway.serving.batch import BatchResult, score_file
+from walkaway.serving.batch_outputs import check_output_paths, rejects_path
+from walkaway.serving.worklist import Capacity
 
 if TYPE_CHECKING:  # the registry imports MLflow: only load it when a job needs it
     from walkaway.data.quality import QualityReport
+    from walkaway.serving.monitoring import Verdict
     from walkaway.serving.registry import RegisteredRun
 
 TRUTH_FILE = "truth.parquet"
@@ -172,6 +170,9 @@ class ScoringRun:
     model_uri: str
     model_name: str | None
     model_version: int | None
+    # The MLflow run the drift figures were logged to; None when the model records no training
+    # profile or the store could not be reached.
+    drift_run_id: str | None = None
 
 
 def score_job(
@@ -185,8 +186,10 @@ def score_job(
     report: Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
+    capacity: Capacity | None = None,
 ) -> ScoringRun:
     """Score the open deals of an export with an MLflow model: output, rejects and report.
+    Every deal gets a priority; with ``capacity``, the deals it covers are marked to work.
 
     Raises
     ------
@@ -214,6 +217,9 @@ def score_job(
             rejected=batch.rejected,
             scored_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
             source=str(deals),
+            worked=batch.worked,
+            capacity=str(batch.capacity) if batch.capacity is not None else None,
+            drift=batch.drift,
         )
 
     batch = score_file(
@@ -230,9 +236,26 @@ def score_job(
         on_progress=on_progress,
         report=Path(report) if report is not None else None,
         render_report=page,
+        capacity=capacity,
     )
+    drift_run_id = None
+    if batch.drift is not None:
+        drift_run_id = registry.log_drift(
+            batch.drift,
+            model_name=loaded.name,
+            model_version=loaded.version,
+            source=str(deals),
+            models_dir=models_dir,
+        )
     return ScoringRun(
-        batch, Path(out), rejects_path(Path(out)), report, model_uri, loaded.name, loaded.version
+        batch,
+        Path(out),
+        rejects_path(Path(out)),
+        report,
+        model_uri,
+        loaded.name,
+        loaded.version,
+        drift_run_id,
     )
 
 
@@ -292,3 +315,66 @@ def icp_job(history: Path, mapping: str | Path | None = None) -> tuple[list[str]
     labelled = checked.labelled()
     icp = IcpFit().fit(labelled)
     return icp_in_words(icp.profile_), icp.profile_
+
+
+@dataclass
+class MonitorRun:
+    """A finished monitoring job: past scores against a newer export's outcomes."""
+
+    joined: pd.DataFrame  # every scored row with its deal's status (monitoring.join_outcomes)
+    by_version: pd.DataFrame
+    by_month: pd.DataFrame
+    by_recommendation: pd.DataFrame
+    reliability: pd.DataFrame  # the live model's closed deals
+    verdict: Verdict
+    history: str
+    export_date: pd.Timestamp
+    report: Path | None
+    seconds: float
+
+
+def monitor_job(
+    scored: list[Path],
+    history: Path,
+    mapping: str | Path | None = None,
+    report: Path | None = None,
+) -> MonitorRun:
+    """Join past scored files with the outcomes of a newer export and judge the live model
+    (see :mod:`walkaway.serving.monitoring`); write the HTML report when asked.
+
+    Raises
+    ------
+    ContractError
+        A scored file or the export cannot be read.
+    """
+    from walkaway.output_files import write_text
+    from walkaway.serving import monitoring
+    from walkaway.serving.monitor_report import render_monitor
+    from walkaway.serving.scored_files import read_scored
+
+    started = time.perf_counter()
+    past = read_scored([Path(p) for p in scored])
+    newer = load_history(Path(history), mapping)
+    labelled = newer.labelled()
+    clock = monitoring.CloseClock.of(labelled, newer.export_date)
+    joined = monitoring.expect_by_now(
+        monitoring.join_outcomes(past, labelled), clock, newer.export_date
+    )
+    version, live = monitoring.live_deals(joined)
+    verdict = monitoring.judge(version, live, str(history), clock.note)
+    run = MonitorRun(
+        joined=joined,
+        by_version=monitoring.calibration_by(joined, "model_version"),
+        by_month=monitoring.calibration_by(joined, "scored_month"),
+        by_recommendation=monitoring.by_recommendation(joined),
+        reliability=monitoring.reliability(live),
+        verdict=verdict,
+        history=str(history),
+        export_date=newer.export_date,
+        report=Path(report) if report is not None else None,
+        seconds=0.0,
+    )
+    if run.report is not None:
+        write_text(run.report, render_monitor(run))
+    run.seconds = time.perf_counter() - started
+    return run

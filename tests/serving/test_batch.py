@@ -113,7 +113,14 @@ def test_every_row_is_scored_or_rejected_with_its_reason(
     assert scored["deal_id"].is_unique
     assert scored[["p_win", "p_regret", "p_good"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (scored["model_name"] == "walkaway").all() and (scored["model_version"] == 1).all()
-    assert list(scored.columns) == [*SCORE_COLUMNS, "model_name", "model_version", "scored_at"]
+    assert list(scored.columns) == [
+        *SCORE_COLUMNS,
+        "model_name",
+        "model_version",
+        "scored_at",
+        "as_of",
+        "priority",  # the worklist's, added once every chunk is scored (no --capacity: no work)
+    ]
     # p_good = p_good_base + the four effects (points), as written to the file
     effects = scored[[f"effect_{g}" for g in GROUPS]].sum(axis=1)
     np.testing.assert_allclose(100 * (scored["p_good"] - scored["p_good_base"]), effects, atol=0.05)
@@ -280,9 +287,9 @@ def test_the_deal_history_beside_the_pipeline_travels_with_each_deal(
     seen: list[pd.DataFrame] = []
     scored = batch.score_deals
 
-    def keep(model, frame, as_of, timings=None):
+    def keep(model, frame, as_of, timings=None, on_features=None):
         seen.append(frame)
-        return scored(model, frame, as_of, timings=timings)
+        return scored(model, frame, as_of, timings=timings, on_features=on_features)
 
     monkeypatch.setattr(batch, "score_deals", keep)
     result = batch.score_file(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from walkaway.model.recommendation import RECOMMENDATIONS
 from walkaway.serving.pipeline_digest import EFFECT_EDGES, PipelineDigest
 from walkaway.serving.scoring import SCORE_COLUMNS
+from walkaway.serving.worklist import rank, work_value
 from walkaway.signs import GROUPS, SIGNS
 
 NASTY = "<script>alert(1)</script> & co"
@@ -48,6 +49,7 @@ def synthetic_scores(n: int = N_DEALS, seed: int = 11) -> pd.DataFrame:
     walk = frame.index[frame["recommendation"].eq("walk_away")]
     frame.loc[walk[0], ["amount", "reasons_icp_fit"]] = [10_000_000.0, NASTY]  # surely listed
     frame["recommendation_reason"] = "because " + frame["recommendation"]
+    frame["expected_good_value"] = frame["p_good"] * frame["amount"]
     frame["model_name"] = "walkaway"
     frame["model_version"] = 3
     frame["scored_at"] = "2025-12-31T09:00:00+00:00"
@@ -151,3 +153,35 @@ def test_histograms_count_every_deal(digest: PipelineDigest, scores: pd.DataFram
 def test_a_chunk_without_a_needed_column_is_refused(scores: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="p_good"):
         PipelineDigest.empty().add(scores.drop(columns="p_good"))
+
+
+def expected_pursue(frame: pd.DataFrame, n: int) -> list[str]:
+    """The first ``n`` deals of the worklist ranked over the whole frame at once."""
+    priority = rank(work_value(frame))
+    return frame["deal_id"].to_numpy()[np.argsort(priority)][:n].tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(0, N_DEALS), max_size=6), list_size=st.integers(0, 30))
+def test_the_top_deals_to_pursue_are_the_worklists_first_whatever_the_chunking(
+    cuts: list[int], list_size: int
+) -> None:
+    frame = synthetic_scores()
+    frame.loc[frame.index[20:30], ["amount", "p_good", "p_regret"]] = [9e7, 0.5, 0.1]  # tied first
+    frame["recommendation"] = frame["recommendation"].where(
+        ~frame.index.isin(frame.index[20:30]), "qualify"
+    )
+    top = digest_of(frame, cuts, list_size).top_to_pursue()
+    assert top["deal_id"].tolist() == expected_pursue(frame, list_size)
+    # equal work values keep the file's order
+    assert top["position"].head(10).tolist() == list(range(20, 20 + min(list_size, 10)))
+    assert top["work_value"].is_monotonic_decreasing
+
+
+def test_a_walk_away_deal_pursued_needs_twice_the_regret_discount() -> None:
+    frame = synthetic_scores(20).assign(amount=1_000.0, p_good=0.4, p_regret=0.5)
+    frame["recommendation"] = ["walk_away"] * 10 + ["qualify"] * 10
+    frame.loc[0, "amount"] = 2_500.0  # 2,500 x 0.4 x 0.5 x 0.5 = 250 > 1,000 x 0.4 x 0.5 = 200
+    frame.loc[1, "amount"] = 1_900.0  # 190: after every qualify deal, before the walk-aways
+    top = digest_of(frame, [7], list_size=12).top_to_pursue()
+    assert top["position"].tolist() == [0, *range(10, 20), 1]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.serving.test_pipeline_digest import digest_of, synthetic_scores
+from walkaway.model.drift import DriftReport
 from walkaway.output_files import write_text
 from walkaway.serving.pipeline_digest import PipelineDigest
 from walkaway.serving.report import SECTIONS, render_report
@@ -26,18 +27,23 @@ def digest() -> PipelineDigest:
     return digest_of(synthetic_scores(), [130, 290])  # three chunks
 
 
+PAGE = {
+    "model_name": "walkaway",
+    "model_version": 3,
+    "model_uri": "models:/walkaway@champion",
+    "evaluation": None,
+    "scored_at": "2025-12-31T09:00:00+00:00",
+    "source": "pipeline <q2>.csv",
+}
+
+
 def page(digest: PipelineDigest, evaluation: dict | None = None) -> str:
     return render_report(
         digest,
-        model_name="walkaway",
-        model_version=3,
-        model_uri="models:/walkaway@champion",
-        evaluation=evaluation,
+        **{**PAGE, "evaluation": evaluation},
         read=digest.deals + 4,
         scored=digest.deals,
         rejected=4,
-        scored_at="2025-12-31T09:00:00+00:00",
-        source="pipeline <q2>.csv",
     )
 
 
@@ -84,6 +90,43 @@ def test_a_pipeline_of_one_deal_speaks_of_one_deal() -> None:
     html = page(digest_of(one, []))
     assert "1 deal in this review" in html
     assert not re.search(r"\b1 deals\b", html)
+
+
+def section(html: str, title: str) -> str:
+    start = html.index(f"<h2>{title}</h2>")
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_top_deals_to_pursue_come_by_priority_with_the_capacity_marked() -> None:
+    digest = digest_of(synthetic_scores(), [130, 290], list_size=25)
+    html = render_report(
+        digest,
+        **{**PAGE, "read": digest.deals, "scored": digest.deals, "rejected": 0},
+        worked=3,
+        capacity="3 deals",
+    )
+    listed = section(html, "Top deals to pursue")
+    rows = re.findall(r'<tr><td class="num">([\d,]+)</td><td class="id">([^<]*)</td>', listed)
+    expected = digest.top_to_pursue()["deal_id"].tolist()
+    assert [deal for _, deal in rows] == expected and len(expected) == 25
+    assert [int(p) for p, _ in rows] == list(range(1, 26))
+    words = " ".join(listed.split())
+    assert "With a capacity of 3 deals: 3 deals of the 400 scored marked to work" in words
+    assert listed.count("<td>yes</td>") == 3 and listed.count("<td>no</td>") == 22
+
+
+def test_long_lists_show_ten_deals_and_fold_the_rest(digest: PipelineDigest) -> None:
+    """Each list shows its first 10 deals; the others, and each deal's reasons by sign, fold
+    into <details> (no JavaScript), so the page stays short."""
+    html = page(digest_of(synthetic_scores(), [130, 290], list_size=25))
+    for title in ("Top deals to pursue", "Deals to walk away from", "Deals to keep presence in"):
+        listed = section(html, title)
+        shown, folded = listed.split('<details class="more">')
+        assert shown.count("<tr><td") == 10, title
+        assert folded.count("<tr><td") == 15 and "<summary>15 more deals" in folded, title
+    walk_away = section(html, "Deals to walk away from")
+    assert walk_away.count('<details class="r"><summary>reasons by sign</summary>') == 25
+    assert "<script" not in html
 
 
 def test_the_calibration_section_uses_the_models_evaluation(digest: PipelineDigest) -> None:
@@ -143,3 +186,22 @@ def test_the_page_renders_in_headless_chromium(digest: PipelineDigest, tmp_path:
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     assert screenshot.read_bytes().startswith(b"\x89PNG")
     assert screenshot.stat().st_size > 50_000  # a page with charts, not a blank one
+
+
+def test_the_page_says_how_far_the_pipeline_drifted(digest: PipelineDigest) -> None:
+    features = pd.DataFrame(
+        {
+            "feature": ["incumbent_tenure_years", "formal_tender", "industry"],
+            "sign": ["glass_walls", "glass_walls", "icp_fit"],
+            "rows": 500,
+            "psi": [0.31, 0.02, 0.01],
+            "unseen_share": [0.0, 0.0, 0.0],
+            "shifted": [True, False, False],
+        }
+    )
+    common = {**PAGE, "evaluation": None, "read": digest.deals, "scored": digest.deals}
+    html = render_report(digest, **common, rejected=0, drift=DriftReport(features, 500))
+    assert "glass_walls 0.33, icp_fit 0.01." in html
+    assert "Drift: the pipeline has drifted from the training data on glass_walls" in html
+    assert "is not measured" not in html
+    assert "is not measured" in render_report(digest, **common, rejected=0)

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backe
 from walkaway.analysis import plots
 from walkaway.analysis.review_common import ReviewModel, matching_champion, train_and_register
 from walkaway.model.walkaway_model import ModelEvaluation, WalkawayModel
+from walkaway.serving.one_deal import score_variants
 from walkaway.signs import SIGNS, TITLES
 
 # The inputs a what-if moves, one per sign, and the sign each one speaks for. The product sets
@@ -357,6 +358,9 @@ def what_if(
 ) -> pd.DataFrame:
     """Re-score copies of one deal with one input changed at a time.
 
+    The copies are scored by the what-if of ``walkaway whatif``
+    (:func:`walkaway.serving.one_deal.score_variants`), one change each.
+
     Parameters
     ----------
     model
@@ -378,20 +382,19 @@ def what_if(
     if len(deal) != 1:
         raise ValueError(f"a what-if changes one deal, got {len(deal)}")
     row = deal.iloc[0]
-    copies, keys = [], []
+    variants: list[dict[str, object]] = []
+    keys = []
     for column, values in changes.items():
         for value in values:
-            copy = deal.reset_index(drop=True).copy()
-            copy[column] = [value]
-            copies.append(copy)
+            variants.append({column: value})
             own = row.get(column)
             same = (own == value) if not _missing(own) else _missing(value)
             keys.append((column, WHAT_IF_SIGNS.get(column, ""), value, bool(same)))
-    if not copies:
+    if not variants:
         return pd.DataFrame(
             columns=["input", "sign", "value", "p_win", "p_regret", "p_good", "own"]
         )
-    scored = model.predict(pd.concat(copies, ignore_index=True), as_of=as_of)
+    scored = score_variants(model, deal, variants, as_of)
     table = pd.DataFrame(keys, columns=["input", "sign", "value", "own"])
     for column in ("p_win", "p_regret", "p_good"):
         table[column] = scored[column].to_numpy()

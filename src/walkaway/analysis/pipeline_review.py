@@ -4,7 +4,8 @@ One function per notebook cell, so that the notebook holds no logic and every st
 the model to score with (:func:`champion_or_train`), the open deals and their scores
 (:func:`open_deals`, :func:`score_open_deals`), the :func:`recommendation_mix`, the
 :func:`deal_list` of a recommendation, the deal worth explaining first
-(:func:`deal_to_explain`; its waterfall is :mod:`walkaway.analysis.deal_waterfall`), and the
+(:func:`deal_to_explain`, explained by :mod:`walkaway.serving.one_deal` as ``walkaway explain``
+explains it; its waterfall is :mod:`walkaway.analysis.deal_waterfall`), and the
 list written for the CRM by ``walkaway score``'s own job (:func:`write_for_crm`). Figures are
 built without pyplot, so none is left in global state; nothing runs at import.
 """
@@ -27,12 +28,13 @@ from walkaway.analysis.review_common import (
 )
 from walkaway.model.recommendation import RECOMMENDATIONS
 from walkaway.serving import model_store
+from walkaway.serving.page_words import colour, compact, label
 from walkaway.serving.pipeline_digest import top_by_amount
-from walkaway.serving.report import colour, compact, label
 from walkaway.signs import SIGNS
 
 if TYPE_CHECKING:
     from walkaway.serving.batch import BatchResult
+    from walkaway.serving.pipeline_reading import OpenPipeline
 
 LIST_COLUMNS = (
     "deal_id",
@@ -120,25 +122,36 @@ def scoring_date(
 
 @dataclass
 class OpenDeals:
-    """The open deals of a pipeline file in canonical form, and the rows left out.
+    """The open deals of a pipeline file in canonical form, and the rows left out, read as the
+    batch job reads them (:func:`walkaway.serving.pipeline_reading.read_open_deals`).
 
     Attributes
     ----------
-    deals
-        Canonical open deals with their account's firmographics (and related tables) joined.
-    rejects
-        One row per row left out: ``row`` (as a spreadsheet numbers it), ``deal_id`` and
-        ``reason`` (broken rules, or an already closed deal).
+    read
+        What reading the file gave: the open deals (canonical, with their account's
+        firmographics, related tables and stage history joined), the rows left out and why.
     source
         The pipeline file.
-    mapping
-        The mapping it was read with.
     """
 
-    deals: pd.DataFrame
-    rejects: pd.DataFrame
+    read: OpenPipeline
     source: Path
-    mapping: str
+
+    @property
+    def deals(self) -> pd.DataFrame:
+        """Canonical open deals, joined."""
+        return self.read.deals
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        """One row per row left out: ``row`` (as a spreadsheet numbers it), ``deal_id`` and
+        ``reason`` (broken rules, an already closed deal, a repeated id, a malformed line)."""
+        return self.read.rejects
+
+    @property
+    def mapping(self) -> str:
+        """The name of the mapping the file was read with."""
+        return self.read.mapping.name
 
     def summary(self) -> pd.DataFrame:
         """Rows read, open deals kept and rows left out, for display (one column)."""
@@ -154,18 +167,22 @@ class OpenDeals:
         ).to_frame()
 
     def deal(self, deal_id: str) -> pd.DataFrame:
-        """One open deal by id, as a one-row frame."""
-        found = self.deals[self.deals["deal_id"] == deal_id]
-        if found.empty:
-            raise KeyError(f"no open deal {deal_id!r} in {self.source.name}")
-        return found.head(1)
+        """One open deal by id, as a one-row frame, as ``walkaway explain`` finds it
+        (:func:`walkaway.serving.deal_inputs.find_deal`: a deal left out, or absent, is a
+        :class:`~walkaway.serving.deal_inputs.DealNotFound` saying why in one line)."""
+        from walkaway.serving.deal_inputs import find_deal
+
+        return find_deal(self.read, deal_id, self.source.name)
 
 
 def open_deals(pipeline: Path, mapping: str | Path | None = None) -> OpenDeals:
-    """Read a pipeline export: its open deals in canonical form, joined with their accounts.
+    """Read a pipeline export: its open deals in canonical form, joined with their accounts,
+    related tables and stage history.
 
-    Rows breaking the contract and deals already closed are left out, with their reasons, as
-    the batch job (:func:`walkaway.serving.batch.score_file`) does.
+    The file is read by the batch job's own reading
+    (:func:`walkaway.serving.pipeline_reading.read_open_deals`): rows breaking the contract, deals already
+    closed, repeated ids and malformed lines are left out with their reasons, as ``walkaway
+    score`` leaves them out.
 
     Parameters
     ----------
@@ -179,40 +196,11 @@ def open_deals(pipeline: Path, mapping: str | Path | None = None) -> OpenDeals:
     OpenDeals
         The open deals, and the rows left out with their reasons.
     """
-    from walkaway.data.exports import load_related, read_checked, resolve_mapping
-    from walkaway.data.history import join_accounts, join_related
-    from walkaway.serving.batch import load_accounts
+    from walkaway.data.exports import resolve_mapping
+    from walkaway.serving.pipeline_reading import read_open_deals
 
     pipeline = Path(pipeline)
-    chosen = resolve_mapping(pipeline, mapping)
-    checked = read_checked(pipeline, chosen, "deals")
-    frame = checked.frame
-    closed = frame["outcome"].isin(["won", "lost"])
-    reasons: dict[int, list[str]] = {}
-    for problem in checked.problems:
-        reasons.setdefault(int(problem.row or 0), []).append(problem.reason)
-    for row, outcome in frame.loc[closed, "outcome"].items():
-        reasons.setdefault(int(row), []).append(
-            f"already closed ({outcome}): only open deals are scored"
-        )
-    ids = frame["deal_id"].reindex(sorted(reasons))
-    rejects = pd.DataFrame(
-        {
-            "row": sorted(reasons),
-            "deal_id": ids.to_numpy(dtype=object),
-            "reason": ["; ".join(reasons[r]) for r in sorted(reasons)],
-        }
-    )
-    kept = frame[~closed]
-    accounts = None
-    if "accounts" in chosen.tables:
-        beside = pipeline.parent / chosen.tables["accounts"].file
-        if beside.is_file() and beside != pipeline:
-            accounts, _ = load_accounts(beside, chosen)
-    deals, _ = join_related(join_accounts(kept, accounts), load_related(pipeline.parent, chosen))
-    if accounts is not None:
-        deals["account_found"] = kept["account_id"].isin(accounts["account_id"])
-    return OpenDeals(deals, rejects, pipeline, chosen.name)
+    return OpenDeals(read_open_deals(pipeline, resolve_mapping(pipeline, mapping)), pipeline)
 
 
 def score_open_deals(reviewed: ReviewModel, deals: OpenDeals, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -402,7 +390,7 @@ def write_for_crm(
     pandas.DataFrame
         One column: where the files went and how many rows were read, scored and rejected.
     """
-    from walkaway.serving.batch import rejects_path
+    from walkaway.serving.batch_outputs import rejects_path
 
     if reviewed.name and reviewed.version is not None and reviewed.models_dir is not None:
         from walkaway.jobs import score_job

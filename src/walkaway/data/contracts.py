@@ -226,6 +226,35 @@ def parse_column(
     return kept, pd.Series(False, index=values.index), ""
 
 
+def parse_value(table: str, column: str, text: str) -> tuple[object, str]:
+    """One value of a canonical column, given as text (``walkaway whatif --set``), parsed and
+    checked as :func:`check_table` parses and checks a cell: the typed value (NaN when blank)
+    and the rule it breaks ('' when none). Dates are ISO 8601, numbers use a decimal point.
+
+    Examples
+    --------
+    >>> parse_value("deals", "competitor_count", "2"), parse_value("deals", "formal_tender", "No")
+    ((2.0, ''), (False, ''))
+    >>> parse_value("deals", "competitor_count", "-1")
+    (-1.0, 'must be >= 0')
+    >>> parse_value("deals", "decision_maker_access", "maybe")
+    (nan, 'not a yes/no value')
+    >>> parse_value("accounts", "industry", " Retail "), parse_value("deals", "incumbent_vendor", "")
+    (('retail', ''), (nan, ''))
+    """
+    spec = TABLE_COLUMNS[table][column]
+    parsed, bad, rule = parse_column(pd.Series([text], dtype=object), spec, None)
+    value = parsed.iloc[0]
+    value = np.nan if pd.isna(value) else value.item() if isinstance(value, np.generic) else value
+    if bool(bad.iloc[0]):
+        return value, rule
+    try:
+        _schema(table, [column], unique=False).validate(pd.DataFrame({column: [value]}), lazy=True)
+    except SchemaErrors as error:
+        return value, _problems_from_pandera(error.failure_cases, "", {})[0].rule
+    return value, ""
+
+
 def _schema(table: str, columns: list[str], unique: bool = True) -> pa.DataFrameSchema:
     """The pandera rules of a canonical table, for the columns it has."""
     specs = TABLE_COLUMNS[table]

@@ -41,6 +41,13 @@ Determinism and memory: randomness comes from ``np.random.SeedSequence(seed)`` w
 stream for accounts, one for sellers and one per fixed block of ``BLOCK_ROWS`` deals. The
 ``chunk_size`` argument only sets how many blocks are formatted and appended per write (it is
 rounded up to whole blocks), so the files do not depend on it.
+
+Later exports of the same world: the deals of an export are a :class:`Cohort` (deals created
+over a span of days from streams of their own). Everything a deal will ever do is drawn when
+it is created, and :func:`write_cohorts` shows the cohorts as a CRM would on any export date,
+so a later export shows the same deals further on, plus the cohorts created since
+(:mod:`walkaway.data.synth_continuation`), whose rules a :class:`SegmentShift` may change.
+``synth.json`` records what is needed to do so (:mod:`walkaway.data.synth_manifest`).
 """
 
 from __future__ import annotations
@@ -48,8 +55,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -59,12 +66,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.special import ndtr
 
+from walkaway.data.synth_manifest import SynthManifest
+
 __all__ = [
     "BLOCK_ROWS",
     "EXPORT_DATE",
     "HISTORY_START",
     "SIGNS",
+    "Cohort",
+    "CohortCounts",
+    "SegmentShift",
     "SynthSummary",
+    "count_accounts",
+    "day_of",
+    "write_cohorts",
     "write_synthetic_history",
 ]
 
@@ -283,6 +298,7 @@ _STREAM_ACCOUNTS = 0
 _STREAM_SELLERS = 1
 _STREAM_DEALS = 2
 _STREAM_PROGRESS = 3  # the stage history: its own stream, so the other files never change
+# Later cohorts (one per month of a continued world) use streams from 4 on: see Cohort.
 
 # Stage history (--stage-history): a deal enters each open stage at this share of its cycle; a
 # win goes through all of them, a loss stops at a random one. Sellers expect a deal to close
@@ -319,6 +335,145 @@ class SynthSummary:
     n_lost: int
     n_regret_visible: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class SegmentShift:
+    """New rules of the world for the deals of one segment, a region or an industry.
+
+    The rules it leaves as ``None`` (or 0) are the world's own. Features it changes are drawn
+    from a random stream of their own, so deals outside the segment come out the same with
+    and without it.
+
+    Attributes
+    ----------
+    region, industry : int or None
+        Index into REGIONS or INDUSTRIES: the segment is the deals of that region or industry.
+    incumbent_rate : float or None
+        Chance of an incumbent (the world's: 0.45).
+    entrenched_rival : int or None
+        Index into RIVAL_VENDORS of the rival that is the incumbent, when there is one, with
+        chance ``entrenched_share`` (else one of them at random, as in the world).
+    entrenched_share : float
+        See ``entrenched_rival``.
+    min_tenure : int or None
+        The incumbent's tenure is uniform over min_tenure..15 years (the world's: 1..15).
+    tender_rate : float or None
+        Chance of a formal tender (the world's: 0.25, public sector 0.55).
+    win_logit, regret_logit : float
+        Added to the log-odds of winning and of regret, and shown by no feature.
+    """
+
+    region: int | None = None
+    industry: int | None = None
+    incumbent_rate: float | None = None
+    entrenched_rival: int | None = None
+    entrenched_share: float = 0.0
+    min_tenure: int | None = None
+    tender_rate: float | None = None
+    win_logit: float = 0.0
+    regret_logit: float = 0.0
+
+    def selects(self, region: np.ndarray, industry: np.ndarray) -> np.ndarray:
+        """Which deals (by true region and industry index) are in the segment."""
+        chosen = np.ones(len(region), dtype=bool)
+        if self.region is not None:
+            chosen &= region == self.region
+        if self.industry is not None:
+            chosen &= industry == self.industry
+        return chosen
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Deals created over a span of days, drawn from random streams of their own.
+
+    The first export is one cohort (streams 2 and 3); the month ``m`` after it of a continued
+    world is another (``Cohort.of_month``), so a deal never depends on how many exports were
+    taken, or when.
+
+    Attributes
+    ----------
+    first_number : int
+        Number of its first deal (``OPP-0000001`` is 1); its deals are numbered on from there.
+    n_deals : int
+        How many deals it has (0 is allowed: nothing is drawn).
+    first_day, last_day : int
+        Days since HISTORY_START its deals are created on (both included), uniformly.
+    deals_stream, progress_stream : int
+        Streams of its deals and of its stage history.
+    shift_stream : int or None
+        Stream of the features its shifts change (None: it can have no shifts).
+    shifts : tuple of SegmentShift
+        Changed rules for segments of its deals.
+    """
+
+    first_number: int
+    n_deals: int
+    first_day: int
+    last_day: int
+    deals_stream: int
+    shift_stream: int | None
+    progress_stream: int
+    shifts: tuple[SegmentShift, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.shifts and self.shift_stream is None:
+            raise ValueError("a cohort with shifts needs a stream for them")
+
+    @classmethod
+    def first_export(cls, n_deals: int) -> Cohort:
+        """The deals of ``walkaway synth``: created from HISTORY_START to EXPORT_DATE."""
+        return cls(1, n_deals, 0, _EXPORT_DAY, _STREAM_DEALS, None, _STREAM_PROGRESS)
+
+    @classmethod
+    def of_month(
+        cls,
+        month: int,
+        first_number: int,
+        n_deals: int,
+        days: tuple[int, int],
+        shifts: tuple[SegmentShift, ...] = (),
+    ) -> Cohort:
+        """The deals created in the ``month``-th month (from 1) after the first export: its
+        streams are 4 * month (deals), 4 * month + 1 (shifted features) and 4 * month + 2
+        (stage history), none of them the first export's."""
+        if month < 1:
+            raise ValueError(f"month must be at least 1, got {month}")
+        base = 4 * month
+        return cls(first_number, n_deals, *days, base, base + 1, base + 2, shifts)
+
+    @property
+    def last_number(self) -> int:
+        """Number of its last deal (``first_number - 1`` when it has none)."""
+        return self.first_number + self.n_deals - 1
+
+
+@dataclass(frozen=True)
+class CohortCounts:
+    """What :func:`write_cohorts` wrote of one cohort, as of the export date.
+
+    ``n_closed_after``, ``n_won_after`` and ``n_regret_shown_after`` count deals closed, won,
+    and wins whose regret showed after the ``after_day`` given (0 when none was given).
+    """
+
+    n_deals: int
+    n_open: int
+    n_won: int
+    n_lost: int
+    n_regret_visible: int
+    n_closed_after: int
+    n_won_after: int
+    n_regret_shown_after: int
+
+
+def day_of(date: pd.Timestamp) -> int:
+    """Days from HISTORY_START to ``date``: how the generator counts days.
+
+    >>> day_of(EXPORT_DATE)
+    1460
+    """
+    return int((pd.Timestamp(date) - HISTORY_START).days)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,9 +532,10 @@ def _capability_text_by_mask() -> np.ndarray:
 
 
 @functools.cache
-def _date_text_by_day() -> np.ndarray:
-    """dd/mm/yyyy of every day offset of the history; the last entry is the empty cell."""
-    days = pd.date_range(HISTORY_START, EXPORT_DATE, freq="D").strftime("%d/%m/%Y")
+def _date_text_by_day(export_day: int = _EXPORT_DAY) -> np.ndarray:
+    """dd/mm/yyyy of every day offset up to the export; the last entry is the empty cell."""
+    last = HISTORY_START + pd.Timedelta(days=export_day)
+    days = pd.date_range(HISTORY_START, last, freq="D").strftime("%d/%m/%Y")
     return np.array([*days, ""], dtype=object)
 
 
@@ -547,8 +703,8 @@ class _DealBlock:
     deal_number: np.ndarray  # 1-based, gives the Opportunity ID
     account: np.ndarray  # index into the accounts
     created_day: np.ndarray  # days since HISTORY_START
-    close_day: np.ndarray  # created + cycle (meaningful only when closed)
-    closed: np.ndarray
+    close_day: np.ndarray  # created + cycle (on or before the export date when closed)
+    closed: np.ndarray  # as of the export date (_observe)
     open_stage: np.ndarray
     region: np.ndarray
     seller: np.ndarray
@@ -572,18 +728,24 @@ class _DealBlock:
     amount_typed: np.ndarray  # with the typing errors of the export
     win_terms: np.ndarray  # (len(EFFECT_GROUPS), n), logit scale
     regret_terms: np.ndarray
+    hidden_win: np.ndarray  # a shift's log-odds that no feature shows (0 in the world's rules)
+    hidden_regret: np.ndarray
     icp: np.ndarray
     p_win: np.ndarray
     p_regret: np.ndarray
-    won: np.ndarray  # False when open
     won_eventually: np.ndarray  # the outcome every deal reaches, open ones after the export
+    regret_eventually: np.ndarray  # a win that will be regretted (False unless won_eventually)
     log_median_won: np.ndarray  # ln of the median cycle (days) the deal would take to a win
     log_median_lost: np.ndarray  # ... and to a loss
-    regrettable: np.ndarray  # False unless won
-    regret_visible: np.ndarray
     churn_shown: np.ndarray  # visible regret shown as a churn date (else as flag + margin)
     event_day: np.ndarray
     regret_flag_no: np.ndarray  # happy wins: "N" instead of an empty Regret Flag
+    bad_margin_tenths: np.ndarray  # Gross Margin % (tenths) shown with a regret flag ...
+    good_margin_tenths: np.ndarray  # ... and by every other win
+    # As seen on the export date (_observe): what has closed, and which regret shows.
+    won: np.ndarray  # False when open
+    regrettable: np.ndarray  # False unless won
+    regret_visible: np.ndarray
     margin_tenths: np.ndarray  # Gross Margin % in tenths of a percent
     # Mess choices (spelling variants and missing cells).
     region_variant: np.ndarray
@@ -623,16 +785,63 @@ def _draw_capabilities(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np
     return required_mask, must_mask
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """Per deal, the rules of the world a SegmentShift can change."""
+
+    incumbent_rate: np.ndarray
+    tender_rate: np.ndarray
+    rival: np.ndarray
+    tenure: np.ndarray  # drawn for every deal, used where there is an incumbent
+    hidden_win: np.ndarray
+    hidden_regret: np.ndarray
+
+
+def _shift_rules(
+    rules: _Rules,
+    shifts: Sequence[SegmentShift],
+    rng: np.random.Generator | None,
+    region: np.ndarray,
+    industry: np.ndarray,
+) -> _Rules:
+    """The rules with each shift applied to its segment; its new draws come from ``rng``."""
+    for shift in shifts:
+        assert rng is not None  # Cohort refuses shifts without a stream
+        segment = shift.selects(region, industry)
+        n = len(segment)
+        changed: dict[str, np.ndarray] = {
+            "hidden_win": rules.hidden_win + np.where(segment, shift.win_logit, 0.0),
+            "hidden_regret": rules.hidden_regret + np.where(segment, shift.regret_logit, 0.0),
+        }
+        if shift.incumbent_rate is not None:
+            changed["incumbent_rate"] = np.where(
+                segment, shift.incumbent_rate, rules.incumbent_rate
+            )
+        if shift.tender_rate is not None:
+            changed["tender_rate"] = np.where(segment, shift.tender_rate, rules.tender_rate)
+        if shift.entrenched_rival is not None:
+            entrenched = segment & (rng.random(n) < shift.entrenched_share)
+            changed["rival"] = np.where(entrenched, shift.entrenched_rival, rules.rival)
+        if shift.min_tenure is not None:
+            longer = rng.integers(shift.min_tenure, 16, n)
+            changed["tenure"] = np.where(segment, longer, rules.tenure)
+        rules = replace(rules, **changed)
+    return rules
+
+
 def _simulate_block(
     rng: np.random.Generator,
-    first_deal: int,
+    cohort: Cohort,
+    first_row: int,
     n: int,
     accounts: _Accounts,
     seller_skill: np.ndarray,
+    shift_rng: np.random.Generator | None = None,
 ) -> _DealBlock:
-    """Draw ``n`` deals numbered from ``first_deal``; all randomness of the block is here."""
+    """Draw ``n`` deals of a cohort from its row ``first_row`` (0-based), as seen on its last
+    day; all randomness of the block is here (a shift's in ``shift_rng``)."""
     # Calendar: the cycle's noise now, its length once the outcome is known.
-    created_day = rng.integers(0, _EXPORT_DAY + 1, n)
+    created_day = rng.integers(cohort.first_day, cohort.last_day + 1, n)
     cycle_noise = rng.standard_normal(n)
     open_stage = rng.choice(len(OPEN_STAGES), size=n, p=OPEN_STAGE_WEIGHTS)
 
@@ -645,14 +854,31 @@ def _simulate_block(
     lead_source = rng.choice(len(LEAD_SOURCES), size=n, p=LEAD_SOURCE_WEIGHTS)
     deal_type = rng.choice(len(DEAL_TYPES), size=n, p=DEAL_TYPE_WEIGHTS)
 
-    # Glass walls.
-    has_incumbent = rng.random(n) < 0.45
-    rival = rng.integers(0, len(RIVAL_VENDORS), n)
-    tenure = np.where(has_incumbent, rng.integers(1, 16, n), 0)
-    competitors = rng.poisson(1.2, n) + has_incumbent
-    tender = rng.random(n) < np.where(industry == _PUBLIC_SECTOR, 0.55, 0.25)
-    window = np.where(tender, rng.integers(5, 46, n), 0)
-    decision_maker_access = rng.random(n) < np.where(has_incumbent, 0.4, 0.65)
+    # Glass walls: every draw first, then the rules, which a shift may change for its segment
+    # (the same draws, so a deal outside it stays the same, and one inside it changes little).
+    incumbent_draw = rng.random(n)
+    rival_draw = rng.integers(0, len(RIVAL_VENDORS), n)
+    tenure_draw = rng.integers(1, 16, n)
+    competitors_draw = rng.poisson(1.2, n)
+    tender_draw = rng.random(n)
+    window_draw = rng.integers(5, 46, n)
+    access_draw = rng.random(n)
+    world_rules = _Rules(
+        incumbent_rate=np.full(n, 0.45),
+        tender_rate=np.where(industry == _PUBLIC_SECTOR, 0.55, 0.25),
+        rival=rival_draw,
+        tenure=tenure_draw,
+        hidden_win=np.zeros(n),
+        hidden_regret=np.zeros(n),
+    )
+    rules = _shift_rules(world_rules, cohort.shifts, shift_rng, region, industry)
+    has_incumbent = incumbent_draw < rules.incumbent_rate
+    rival = rules.rival
+    tenure = np.where(has_incumbent, rules.tenure, 0)
+    competitors = competitors_draw + has_incumbent
+    tender = tender_draw < rules.tender_rate
+    window = np.where(tender, window_draw, 0)
+    decision_maker_access = access_draw < np.where(has_incumbent, 0.4, 0.65)
 
     # Need fit.
     required_mask, must_have_mask = _draw_capabilities(rng, n)
@@ -700,36 +926,42 @@ def _simulate_block(
             0.2 * new_business,
         ]
     )
-    p_win = _sigmoid(B0 + win_terms.sum(axis=0))
-    p_regret = _sigmoid(C0 + regret_terms.sum(axis=0))
+    p_win = _sigmoid(B0 + win_terms.sum(axis=0) + rules.hidden_win)
+    p_regret = _sigmoid(C0 + regret_terms.sum(axis=0) + rules.hidden_regret)
 
     # Outcomes: drawn for every row (simpler, same stream), used where they apply. Every deal
-    # has an eventual outcome; the time it takes depends on it (and on the deal), so a deal
-    # still open at the export is open because its outcome is slow to come.
+    # has an eventual outcome, and a win its eventual regret; the time it takes depends on it
+    # (and on the deal), so a deal still open at the export is open because its outcome is
+    # slow to come. What an export shows of them depends on its date (_observe).
     won_eventually = rng.random(n) < p_win
     log_median_won, log_median_lost = cycle_log_medians(amount, tender, needs_defined)
     log_median = np.where(won_eventually, log_median_won, log_median_lost)
     sigma = np.where(won_eventually, CYCLE_SIGMA_WON, CYCLE_SIGMA_LOST)
     cycle = np.clip(np.round(np.exp(log_median + sigma * cycle_noise)), *CYCLE_DAYS)
     close_day = created_day + cycle.astype(np.int64)
-    closed = close_day <= _EXPORT_DAY
-    won = closed & won_eventually
-    regrettable = won & (rng.random(n) < p_regret)
+    regret_eventually = won_eventually & (rng.random(n) < p_regret)
     event_day = close_day + rng.integers(30, 365, n)
-    regret_visible = regrettable & (event_day <= _EXPORT_DAY)
     churn_shown = rng.random(n) < 0.7
     regret_flag_no = rng.random(n) < 0.5
-    bad_margin = rng.uniform(-40.0, -5.0, n)
-    good_margin = rng.uniform(5.0, 60.0, n)
-    shown_bad = regret_visible & ~churn_shown
-    margin_tenths = np.rint(np.where(shown_bad, bad_margin, good_margin) * 10).astype(np.int64)
+    bad_margin_tenths = np.rint(rng.uniform(-40.0, -5.0, n) * 10).astype(np.int64)
+    good_margin_tenths = np.rint(rng.uniform(5.0, 60.0, n) * 10).astype(np.int64)
+    outcomes_seen = _outcomes_seen(
+        close_day,
+        won_eventually,
+        regret_eventually,
+        event_day,
+        churn_shown,
+        bad_margin_tenths,
+        good_margin_tenths,
+        cohort.last_day,
+    )
 
+    first_deal = cohort.first_number + first_row
     return _DealBlock(
         deal_number=np.arange(first_deal, first_deal + n, dtype=np.int64),
         account=account,
         created_day=created_day,
         close_day=close_day,
-        closed=closed,
         open_stage=open_stage,
         region=region,
         seller=seller,
@@ -753,19 +985,21 @@ def _simulate_block(
         amount_typed=amount_typed,
         win_terms=win_terms,
         regret_terms=regret_terms,
+        hidden_win=rules.hidden_win,
+        hidden_regret=rules.hidden_regret,
         icp=icp,
         p_win=p_win,
         p_regret=p_regret,
-        won=won,
         won_eventually=won_eventually,
+        regret_eventually=regret_eventually,
         log_median_won=log_median_won,
         log_median_lost=log_median_lost,
-        regrettable=regrettable,
-        regret_visible=regret_visible,
         churn_shown=churn_shown,
         event_day=event_day,
         regret_flag_no=regret_flag_no,
-        margin_tenths=margin_tenths,
+        bad_margin_tenths=bad_margin_tenths,
+        good_margin_tenths=good_margin_tenths,
+        **outcomes_seen,
         region_variant=_draw_variants(rng, n, CASING_MESS_RATE),
         lead_source_variant=_draw_variants(rng, n, CASING_MESS_RATE),
         deal_type_variant=_draw_variants(rng, n, CASING_MESS_RATE),
@@ -789,32 +1023,91 @@ def _concat_blocks(blocks: list[_DealBlock]) -> _DealBlock:
     return _DealBlock(**stacked)
 
 
+def _outcomes_seen(
+    close_day: np.ndarray,
+    won_eventually: np.ndarray,
+    regret_eventually: np.ndarray,
+    event_day: np.ndarray,
+    churn_shown: np.ndarray,
+    bad_margin_tenths: np.ndarray,
+    good_margin_tenths: np.ndarray,
+    export_day: int,
+) -> dict[str, np.ndarray]:
+    """What an export taken on ``export_day`` shows of the outcomes (the _DealBlock fields
+    closed, won, regrettable, regret_visible and margin_tenths)."""
+    closed = close_day <= export_day
+    won = closed & won_eventually
+    regrettable = won & regret_eventually
+    regret_visible = regrettable & (event_day <= export_day)
+    shown_bad = regret_visible & ~churn_shown
+    return {
+        "closed": closed,
+        "won": won,
+        "regrettable": regrettable,
+        "regret_visible": regret_visible,
+        "margin_tenths": np.where(shown_bad, bad_margin_tenths, good_margin_tenths),
+    }
+
+
+def _observe(deals: _DealBlock, export_day: int) -> _DealBlock:
+    """The same deals as an export taken on ``export_day`` shows them."""
+    seen = _outcomes_seen(
+        deals.close_day,
+        deals.won_eventually,
+        deals.regret_eventually,
+        deals.event_day,
+        deals.churn_shown,
+        deals.bad_margin_tenths,
+        deals.good_margin_tenths,
+        export_day,
+    )
+    return replace(deals, **seen)
+
+
 def _simulate_deals(
     seed: int,
+    cohort: Cohort,
     first_block: int,
     n_blocks: int,
-    n_deals: int,
     accounts: _Accounts,
     seller_skill: np.ndarray,
+    export_day: int,
 ) -> _DealBlock:
-    """Simulate ``n_blocks`` consecutive blocks of a history of ``n_deals`` deals."""
+    """Simulate ``n_blocks`` consecutive blocks of a cohort (at least one deal), as an export
+    taken on ``export_day`` (on or after the cohort's last day) shows them."""
     blocks = []
     for block in range(first_block, first_block + n_blocks):
         first_row = block * BLOCK_ROWS
-        n_rows = min(BLOCK_ROWS, n_deals - first_row)
+        n_rows = min(BLOCK_ROWS, cohort.n_deals - first_row)
         if n_rows <= 0:
             break
-        rng = _rng(seed, _STREAM_DEALS, block)
-        blocks.append(_simulate_block(rng, first_row + 1, n_rows, accounts, seller_skill))
-    return _concat_blocks(blocks)
+        rng = _rng(seed, cohort.deals_stream, block)
+        shift_rng = None
+        if cohort.shift_stream is not None and cohort.shifts:
+            shift_rng = _rng(seed, cohort.shift_stream, block)
+        blocks.append(
+            _simulate_block(rng, cohort, first_row, n_rows, accounts, seller_skill, shift_rng)
+        )
+    deals = _concat_blocks(blocks)
+    return deals if export_day == cohort.last_day else _observe(deals, export_day)
+
+
+def count_accounts(n_deals: int) -> int:
+    """Accounts of a world whose first export has ``n_deals`` deals (later deals share them).
+
+    >>> count_accounts(300), count_accounts(5000)
+    (50, 833)
+    """
+    return max(50, n_deals // 6)
 
 
 def _simulate_history(n_deals: int, seed: int) -> _DealBlock:
     """Simulate a whole (small) history in memory, without writing it."""
-    accounts = _make_accounts(max(50, n_deals // 6), seed)
+    accounts = _make_accounts(count_accounts(n_deals), seed)
     _, seller_skill = _make_sellers(seed)
     n_blocks = math.ceil(n_deals / BLOCK_ROWS)
-    return _simulate_deals(seed, 0, n_blocks, n_deals, accounts, seller_skill)
+    cohort = Cohort.first_export(n_deals)
+    return _simulate_deals(seed, cohort, 0, n_blocks, accounts, seller_skill, _EXPORT_DAY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -932,14 +1225,15 @@ def _solve_intercepts(
     return b0, c0
 
 
-def _truth_table(deals: _DealBlock, ids: np.ndarray) -> pa.Table:
+def _truth_table(deals: _DealBlock, ids: np.ndarray, export_day: int = _EXPORT_DAY) -> pa.Table:
     """truth.parquet rows: probabilities, sign effects, driver and latent outcomes."""
     means = _reference_term_means()
     # An open deal's truth is as of the export, given its age: the clock joins its log-odds.
-    age = np.where(deals.closed, 0, _EXPORT_DAY - deals.created_day)
+    age = np.where(deals.closed, 0, export_day - deals.created_day)
     clock = clock_logit(deals.log_median_won, deals.log_median_lost, age)
-    win_sum = B0 + deals.win_terms.sum(axis=0) + clock
-    regret_sum = C0 + deals.regret_terms.sum(axis=0)
+    # A shift's hidden log-odds are part of the deal, in every counterfactual too.
+    win_sum = B0 + deals.win_terms.sum(axis=0) + deals.hidden_win + clock
+    regret_sum = C0 + deals.regret_terms.sum(axis=0) + deals.hidden_regret
     p_win = _sigmoid(win_sum)
     p_good = p_win * (1.0 - deals.p_regret)
     columns: dict[str, pa.Array] = {
@@ -979,11 +1273,15 @@ def _truth_table(deals: _DealBlock, ids: np.ndarray) -> pa.Table:
 # The messy export
 # ---------------------------------------------------------------------------------------------
 def _deals_frame(
-    deals: _DealBlock, ids: np.ndarray, accounts: _Accounts, seller_names: np.ndarray
+    deals: _DealBlock,
+    ids: np.ndarray,
+    accounts: _Accounts,
+    seller_names: np.ndarray,
+    export_day: int = _EXPORT_DAY,
 ) -> pd.DataFrame:
     """deals.csv rows of a chunk, with the mess of a real export (no randomness here)."""
-    empty_day = _EXPORT_DAY + 1  # index of the empty cell in the date table
-    dates = _date_text_by_day()
+    empty_day = export_day + 1  # index of the empty cell in the date table
+    dates = _date_text_by_day(export_day)
     capability_text = _capability_text_by_mask()
     tenure_text = _small_int_text(15)
     window_text = _small_int_text(45)
@@ -1049,19 +1347,23 @@ def _day_text(day: int) -> str:
     return (HISTORY_START + pd.Timedelta(days=int(day))).strftime("%d/%m/%Y")
 
 
-def _stage_history(deals: _DealBlock, ids: np.ndarray, seed: int) -> pd.DataFrame:
-    """stage_history.csv rows of a chunk (one per change, as Salesforce's OpportunityHistory
-    keeps them), and each open deal's stage on the export date goes into ``open_stage``."""
-    dates = _date_text_by_day()
+def _stage_history(
+    deals: _DealBlock, ids: np.ndarray, seed: int, cohort: Cohort, export_day: int = _EXPORT_DAY
+) -> pd.DataFrame:
+    """stage_history.csv rows of a chunk of a cohort (one per change, as Salesforce's
+    OpportunityHistory keeps them), and each open deal's stage on the export date goes into
+    ``open_stage``."""
+    dates = _date_text_by_day(export_day)
     cycle = deals.close_day - deals.created_day
+    blocks = (deals.deal_number - cohort.first_number) // BLOCK_ROWS
     rows: list[tuple[str, str, str, str]] = []
     for position in range(len(ids)):
-        block = int((deals.deal_number[position] - 1) // BLOCK_ROWS)
-        if position == 0 or block != int((deals.deal_number[position - 1] - 1) // BLOCK_ROWS):
-            rng = _rng(seed, _STREAM_PROGRESS, block)
+        block = int(blocks[position])
+        if position == 0 or block != int(blocks[position - 1]):
+            rng = _rng(seed, cohort.progress_stream, block)
         last_stage = rng.integers(0, len(OPEN_STAGES))  # where a loss stops progressing
         created = int(deals.created_day[position])
-        end = int(deals.close_day[position]) if deals.closed[position] else _EXPORT_DAY + 1
+        end = int(deals.close_day[position]) if deals.closed[position] else export_day + 1
         reached = len(OPEN_STAGES) if deals.won_eventually[position] else last_stage + 1
         entries = [created + int(round(share * cycle[position])) for share in STAGE_ENTRY_SHARES]
         entries = [day for day in entries[:reached] if day < end]
@@ -1086,9 +1388,10 @@ def write_synthetic_history(
     chunk_size: int = 100_000,
     stage_history: bool = False,
 ) -> SynthSummary:
-    """Write deals.csv, pipeline.csv (its open deals), accounts.csv, products.csv and
-    truth.parquet into out_dir (created if needed), and with ``stage_history``
-    stage_history.csv: every deal's stage and expected-close changes.
+    """Write deals.csv, pipeline.csv (its open deals), accounts.csv, products.csv,
+    truth.parquet and synth.json (the seed, size and export date, for continuing the world)
+    into out_dir (created if needed), and with ``stage_history`` stage_history.csv: every
+    deal's stage and expected-close changes.
 
     Parameters
     ----------
@@ -1126,11 +1429,66 @@ def write_synthetic_history(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     started = time.perf_counter()
+    (counts,) = write_cohorts(
+        out_dir, seed, [Cohort.first_export(n_deals)], _EXPORT_DAY, stage_history, chunk_size
+    )
+    SynthManifest(seed, n_deals, stage_history, EXPORT_DATE).write(out_dir)
+    return SynthSummary(
+        out_dir=Path(out_dir),
+        n_deals=n_deals,
+        n_accounts=count_accounts(n_deals),
+        n_open=counts.n_open,
+        n_won=counts.n_won,
+        n_lost=counts.n_lost,
+        n_regret_visible=counts.n_regret_visible,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def write_cohorts(
+    out_dir: Path,
+    seed: int,
+    cohorts: Sequence[Cohort],
+    export_day: int,
+    stage_history: bool = False,
+    chunk_size: int = 100_000,
+    after_day: int | None = None,
+) -> list[CohortCounts]:
+    """Write the export of a world's cohorts as a CRM shows them on ``export_day``: deals.csv
+    and pipeline.csv (its open deals), accounts.csv, products.csv, truth.parquet, and with
+    ``stage_history`` stage_history.csv. Every file but synth.json (the caller's).
+
+    Parameters
+    ----------
+    out_dir : Path
+        Destination folder (created if needed); existing files of the same names are replaced.
+    seed : int
+        Seed of the world.
+    cohorts : sequence of Cohort
+        The first export's cohort first (its size sets the accounts), then later ones, in
+        the order of their deal numbers.
+    export_day : int
+        Export date, in days since HISTORY_START: on or after every cohort's last day.
+    stage_history : bool
+        Also write stage_history.csv (see :func:`write_synthetic_history`).
+    chunk_size : int
+        Deals formatted and appended per write, rounded up to whole blocks; bounds memory.
+    after_day : int or None
+        Day after which closes, wins and regret shown are also counted (``CohortCounts``).
+
+    Returns
+    -------
+    list of CohortCounts
+        What was written of each cohort, in order.
+    """
+    if not cohorts or cohorts[0] != Cohort.first_export(cohorts[0].n_deals):
+        raise ValueError("the first cohort must be the first export's")
+    if any(cohort.last_day > export_day for cohort in cohorts):
+        raise ValueError(f"export day {export_day} is before the last day of a cohort")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    n_accounts = max(50, n_deals // 6)
-    accounts = _make_accounts(n_accounts, seed)
+    accounts = _make_accounts(count_accounts(cohorts[0].n_deals), seed)
     seller_names, seller_skill = _make_sellers(seed)
     csv_options = {"index": False, "lineterminator": "\n"}  # same bytes on every OS
     accounts.frame.to_csv(out_dir / "accounts.csv", encoding="utf-8", **csv_options)
@@ -1138,42 +1496,49 @@ def write_synthetic_history(
     _reference_term_means()  # before the files are opened: the first call takes a moment
 
     blocks_per_chunk = max(1, math.ceil(chunk_size / BLOCK_ROWS))
-    n_blocks = math.ceil(n_deals / BLOCK_ROWS)
     history_path = out_dir / "stage_history.csv"
     history_path.unlink(missing_ok=True)  # appended to chunk by chunk; never a stale one
-    id_width = _id_width(n_deals, 7)
-    counts = {"open": 0, "won": 0, "lost": 0, "regret_visible": 0}
+    counted_after = export_day if after_day is None else after_day
+    all_counts = []
+    header = True  # the first chunk written carries the header
     with (
         open(out_dir / "deals.csv", "w", encoding="utf-8", newline="") as deals_file,
         open(out_dir / "pipeline.csv", "w", encoding="utf-8", newline="") as pipeline_file,
         pq.ParquetWriter(out_dir / "truth.parquet", TRUTH_SCHEMA) as truth_writer,
     ):
-        for first_block in range(0, n_blocks, blocks_per_chunk):
-            deals = _simulate_deals(
-                seed, first_block, blocks_per_chunk, n_deals, accounts, seller_skill
-            )
-            ids = _format_ids("OPP-", deals.deal_number, id_width)
-            if stage_history:  # before the deals: an open deal's stage is its history's
-                _stage_history(deals, ids, seed).to_csv(
-                    history_path, mode="a", header=first_block == 0, **csv_options
+        for cohort in cohorts:
+            counts = {field.name: 0 for field in fields(CohortCounts)}
+            id_width = _id_width(cohort.last_number, 7)
+            for first_block in range(0, math.ceil(cohort.n_deals / BLOCK_ROWS), blocks_per_chunk):
+                deals = _simulate_deals(
+                    seed, cohort, first_block, blocks_per_chunk, accounts, seller_skill, export_day
                 )
-            frame = _deals_frame(deals, ids, accounts, seller_names)
-            frame.to_csv(deals_file, header=first_block == 0, **csv_options)
-            # The open pipeline as a scheduled CRM export would give it: open deals only.
-            frame[~deals.closed].to_csv(pipeline_file, header=first_block == 0, **csv_options)
-            truth_writer.write_table(_truth_table(deals, ids))
-            counts["open"] += int((~deals.closed).sum())
-            counts["won"] += int(deals.won.sum())
-            counts["lost"] += int((deals.closed & ~deals.won).sum())
-            counts["regret_visible"] += int(deals.regret_visible.sum())
+                ids = _format_ids("OPP-", deals.deal_number, id_width)
+                if stage_history:  # before the deals: an open deal's stage is its history's
+                    _stage_history(deals, ids, seed, cohort, export_day).to_csv(
+                        history_path, mode="a", header=header, **csv_options
+                    )
+                frame = _deals_frame(deals, ids, accounts, seller_names, export_day)
+                frame.to_csv(deals_file, header=header, **csv_options)
+                # The open pipeline as a scheduled CRM export would give it: open deals only.
+                frame[~deals.closed].to_csv(pipeline_file, header=header, **csv_options)
+                truth_writer.write_table(_truth_table(deals, ids, export_day))
+                header = False
+                _count(counts, deals, counted_after)
+            all_counts.append(CohortCounts(**counts))
+    return all_counts
 
-    return SynthSummary(
-        out_dir=out_dir,
-        n_deals=n_deals,
-        n_accounts=n_accounts,
-        n_open=counts["open"],
-        n_won=counts["won"],
-        n_lost=counts["lost"],
-        n_regret_visible=counts["regret_visible"],
-        seconds=time.perf_counter() - started,
+
+def _count(counts: dict[str, int], deals: _DealBlock, after_day: int) -> None:
+    """Add a chunk's deals to a cohort's ``CohortCounts`` fields."""
+    closed_after = deals.closed & (deals.close_day > after_day)
+    counts["n_deals"] += len(deals.deal_number)
+    counts["n_open"] += int((~deals.closed).sum())
+    counts["n_won"] += int(deals.won.sum())
+    counts["n_lost"] += int((deals.closed & ~deals.won).sum())
+    counts["n_regret_visible"] += int(deals.regret_visible.sum())
+    counts["n_closed_after"] += int(closed_after.sum())
+    counts["n_won_after"] += int((closed_after & deals.won).sum())
+    counts["n_regret_shown_after"] += int(
+        (deals.regret_visible & (deals.event_day > after_day)).sum()
     )

@@ -35,6 +35,7 @@ from walkaway.data.cell_values import normalise_category
 from walkaway.data.labels import DEFAULT_HORIZON_DAYS, MIN_LOST, MIN_WON
 from walkaway.model.candidates import Candidate, candidates
 from walkaway.model.cross_fitting import CALIBRATION_FOLDS
+from walkaway.model.drift import FeatureProfile
 from walkaway.model.explanations import explain_p_good, group_matrix, p_good, reasons
 from walkaway.model.features import FEATURES, build_features, with_signs
 from walkaway.model.features.deal_age import FEATURES as AGE_FEATURES
@@ -314,6 +315,13 @@ class WalkawayModel(BaseEstimator):
         # Features the export never fills carry no evidence: leave them out of "thin evidence".
         self.available_features_ = [n for n in self.feature_names_ if seen[n].notna().any()]
         self.groups_ = group_matrix(self.feature_names_, self.feature_catalogue)
+        # What the win head learned from (the snapshots, at the ages deals are scored at): the
+        # baseline the batch job measures the pipeline's drift against.
+        catalogue = self.feature_catalogue
+        self.feature_profile_ = FeatureProfile.of(
+            raw if raw_snaps is None else raw_snaps,
+            {name: catalogue[name].sign for name in self.feature_names_ if name in catalogue},
+        )
         return self._encode(raw), (None if raw_snaps is None else self._encode(raw_snaps))
 
     def _guards(self, X: pd.DataFrame, closed: pd.DataFrame) -> list[Callable[[], object]]:
@@ -442,6 +450,7 @@ class WalkawayModel(BaseEstimator):
         deals: pd.DataFrame,
         as_of: pd.Timestamp | pd.Series | None = None,
         timings: dict[str, float] | None = None,
+        on_features: Callable[[pd.DataFrame], None] | None = None,
     ) -> pd.DataFrame:
         """Scores, sign effects, reasons and recommendation for canonical deals.
 
@@ -449,7 +458,9 @@ class WalkawayModel(BaseEstimator):
         ``p_good_base`` (p_good at the base margins), ``effect_<group>`` (points of p_good:
         p_good = p_good_base + their sum / 100), ``reasons_<group>``, ``recommendation`` and
         ``recommendation_reason``. ``timings``, when given, accumulates the seconds of each
-        step (features, treeshap, effects, reasons, recommendation).
+        step (features, treeshap, effects, reasons, recommendation). ``on_features``, when
+        given, is called with the deals' features as computed (before encoding), as the batch
+        job's drift counter needs them.
         """
         check_is_fitted(self)
         timings = timings if timings is not None else {}
@@ -457,6 +468,8 @@ class WalkawayModel(BaseEstimator):
         with _timed(timings, "features"):
             raw = self.featurise(deals, as_of)
             X = self._encode(raw)
+        if on_features is not None:
+            on_features(raw)
         with _timed(timings, "treeshap"):  # pred_contrib: exact TreeSHAP, all cores
             win_c = self.win_head_.contributions(X)
             regret_c = self.regret_head_.contributions(X)

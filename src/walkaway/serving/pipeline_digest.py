@@ -2,9 +2,10 @@
 
 The batch job scores millions of deals in chunks, so the report is not made from the scores
 themselves but from a :class:`PipelineDigest` that each chunk is folded into: sums by
-recommendation, histograms over fixed bins and the biggest deals to walk away from or keep a
-presence in. Its memory does not grow with the pipeline, and its figures do not depend on how
-the deals were chunked. It holds numbers only; :mod:`walkaway.serving.report` makes the page.
+recommendation, histograms over fixed bins, the first deals of the worklist (the top deals to
+pursue) and the biggest deals to walk away from or keep a presence in. Its memory does not grow
+with the pipeline, and its figures do not depend on how the deals were chunked. It holds
+numbers only; :mod:`walkaway.serving.report` makes the page.
 """
 
 from __future__ import annotations
@@ -15,11 +16,28 @@ import numpy as np
 import pandas as pd
 
 from walkaway.model.recommendation import RECOMMENDATIONS
+from walkaway.serving.worklist import NEEDED as WORKLIST_NEEDED
+from walkaway.serving.worklist import work_value
 from walkaway.signs import GROUPS, SIGNS
 
 P_GOOD_EDGES = np.linspace(0.0, 1.0, 21)  # 20 bins of 5 points
 EFFECT_EDGES = np.arange(-40.0, 42.0, 2.0)  # 40 bins of 2 points; outside values go to the ends
 LISTED = ("walk_away", "keep_presence")  # recommendations whose biggest deals are listed
+# The first deals of the worklist: its rank is the work value's (walkaway.serving.worklist),
+# equal values in file order (``position``: the deal's row in the scored file, from 0).
+PURSUE_COLUMNS = (
+    "position",
+    "work_value",
+    "deal_id",
+    "account_id",
+    "amount",
+    "recommendation",
+    "p_win",
+    "p_regret",
+    "p_good",
+    "expected_good_value",
+    "recommendation_reason",
+)
 LIST_COLUMNS = (
     "deal_id",
     "account_id",
@@ -31,7 +49,17 @@ LIST_COLUMNS = (
     "recommendation_reason",
 )
 MEANED = ("p_win", "p_good", *(f"effect_{g}" for g in GROUPS))
-REQUIRED = tuple(dict.fromkeys(("recommendation", *LIST_COLUMNS, *MEANED)))
+REQUIRED = tuple(
+    dict.fromkeys(
+        (
+            "recommendation",
+            *LIST_COLUMNS,
+            *MEANED,
+            *WORKLIST_NEEDED,
+            *(c for c in PURSUE_COLUMNS if c not in ("position", "work_value")),
+        )
+    )
+)
 UNKNOWN = "unknown"  # the recommendation of a row that has none
 
 
@@ -45,7 +73,7 @@ class PipelineDigest:
     Attributes
     ----------
     list_size
-        How many deals the walk-away and keep-presence lists keep.
+        How many deals the lists keep: the top deals to pursue, walk-away and keep-presence.
     totals
         Per recommendation (index): ``deals``, ``value`` (sum of amount, missing as 0),
         ``good_value`` (sum of p_good x amount), and for each of :data:`MEANED` its sum
@@ -57,6 +85,9 @@ class PipelineDigest:
     top
         Per listed recommendation (:data:`LISTED`), its biggest deals by amount, descending,
         ties by deal_id, with the columns of :data:`LIST_COLUMNS`.
+    pursue
+        The first deals of the worklist, in priority order (highest work value first, equal
+        values by position), with the columns of :data:`PURSUE_COLUMNS`.
 
     Examples
     --------
@@ -74,6 +105,7 @@ class PipelineDigest:
     top: dict[str, pd.DataFrame] = field(
         default_factory=lambda: {r: pd.DataFrame(columns=list(LIST_COLUMNS)) for r in LISTED}
     )
+    pursue: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PURSUE_COLUMNS)))
 
     @classmethod
     def empty(cls, list_size: int = 25) -> PipelineDigest:
@@ -83,7 +115,7 @@ class PipelineDigest:
         return cls(list_size=list_size)
 
     def add(self, scores: pd.DataFrame) -> None:
-        """Fold one chunk of scored deals in.
+        """Fold one chunk of scored deals in, the chunks in file order.
 
         Parameters
         ----------
@@ -100,6 +132,7 @@ class PipelineDigest:
             raise ValueError(f"scores lack the column(s) the report needs: {', '.join(missing)}")
         if scores.empty:
             return
+        first_position = self.deals  # the deals folded in before this chunk
         recommendation = (
             scores["recommendation"].astype(object).where(scores["recommendation"].notna(), UNKNOWN)
         )
@@ -141,6 +174,15 @@ class PipelineDigest:
             kept = self.top[listed]
             merged = rows if kept.empty else pd.concat([kept, rows], ignore_index=True)
             self.top[listed] = top_by_amount(merged, self.list_size)
+
+        if self.list_size:
+            rows = scores[[c for c in PURSUE_COLUMNS if c in scores.columns]].assign(
+                position=np.arange(first_position, first_position + len(scores)),
+                work_value=work_value(scores),
+            )[list(PURSUE_COLUMNS)]
+            rows = first_by_priority(rows, self.list_size)  # bounded memory, as above
+            merged = rows if self.pursue.empty else pd.concat([self.pursue, rows])
+            self.pursue = first_by_priority(merged, self.list_size)
 
     @property
     def deals(self) -> int:
@@ -228,6 +270,27 @@ class PipelineDigest:
         if recommendation not in self.top:
             raise KeyError(f"only {', '.join(LISTED)} deals are listed, not {recommendation!r}")
         return self.top[recommendation].reset_index(drop=True).copy()
+
+    def top_to_pursue(self) -> pd.DataFrame:
+        """The first deals of the worklist, priority 1 first (:data:`PURSUE_COLUMNS`)."""
+        return self.pursue.reset_index(drop=True).copy()
+
+
+def first_by_priority(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of the worklist: highest ``work_value`` first, unknown values last,
+    equal values by ``position`` (as :func:`walkaway.serving.worklist.rank` orders them).
+
+    Examples
+    --------
+    >>> deals = pd.DataFrame({"position": [0, 1, 2, 3], "work_value": [5.0, None, 9.0, 5.0]})
+    >>> first_by_priority(deals, 3)["position"].tolist()
+    [2, 0, 3]
+    """
+    ordered = frame.assign(work_value=pd.to_numeric(frame["work_value"], errors="coerce"))
+    ordered = ordered.sort_values(
+        ["work_value", "position"], ascending=[False, True], na_position="last", kind="stable"
+    )
+    return ordered.head(n).reset_index(drop=True)
 
 
 def _empty_totals() -> pd.DataFrame:

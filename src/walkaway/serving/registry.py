@@ -15,6 +15,8 @@ the MLflow calls, and what needs no MLflow is in the modules beside it.
   refuses it unless forced.
 - Every decision is appended to the versions it concerns as tags
   (:mod:`~walkaway.serving.decision_log`); :func:`decisions` reads a version's history back.
+- :func:`list_versions` and :func:`version_card` read what ``walkaway models`` shows, as the
+  plain records of :mod:`~walkaway.serving.model_cards`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, Schema, TensorSpec
@@ -38,9 +42,10 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from walkaway.data.mapping import Mapping
 from walkaway.data.wire_format import to_wire
 from walkaway.errors import WalkawayError
+from walkaway.model.drift import DriftReport
 from walkaway.model.training import TrainingResult
 from walkaway.model.walkaway_model import WalkawayModel
-from walkaway.serving import decision_log, model_store, pyfunc_contract, run_record
+from walkaway.serving import decision_log, model_cards, model_store, pyfunc_contract, run_record
 from walkaway.serving.fair_comparison import compare_logged_predictions, compare_on_unseen_deals
 from walkaway.serving.promotion import CHAMPION, HeadComparison, verdict
 
@@ -191,7 +196,9 @@ def log_training_run(
         champion, decision = _decide(client, model_name, version, current, result, models_dir)
         mlflow.set_tag("champion_decision", decision)
     # A promotion concerns the version that lost the alias as well as the one that gained it.
-    _record(client, model_name, [version, current if champion else None], "train", decision)
+    _record(
+        client, model_name, [version, current if champion else None], "train", decision, models_dir
+    )
     return RegisteredRun(
         run.info.run_id, version, champion, decision, model_store.tracking_uri(models_dir)
     )
@@ -309,15 +316,24 @@ def _record(
     versions: Iterable[int | None],
     action: str,
     text: str,
+    models_dir: Path,
 ) -> None:
     """Append a decision to each version it concerns (``None`` entries are skipped): a new
     numbered tag, never overwriting one, and ``decision`` as the latest for older readers
     (:func:`walkaway.serving.decision_log.decision_tags`)."""
     now = pd.Timestamp.now(tz="UTC")
-    for version in dict.fromkeys(v for v in versions if v is not None):
-        tags = client.get_model_version(model_name, str(version)).tags
-        for key, value in decision_log.decision_tags(tags, action, text, now).items():
-            client.set_model_version_tag(model_name, str(version), key, value)
+    # Reading the next number and setting it is one step: two commands deciding at once (two
+    # trains promoted over one champion) would otherwise both write the same numbered tag.
+    one_at_a_time = (
+        contextlib.nullcontext()
+        if "MLFLOW_TRACKING_URI" in os.environ
+        else model_store.store_lock(models_dir)
+    )
+    with one_at_a_time:
+        for version in dict.fromkeys(v for v in versions if v is not None):
+            tags = client.get_model_version(model_name, str(version)).tags
+            for key, value in decision_log.decision_tags(tags, action, text, now).items():
+                client.set_model_version_tag(model_name, str(version), key, value)
 
 
 def decisions(
@@ -337,6 +353,110 @@ def decisions(
     except Exception:
         raise RegistryError(f"model '{model_name}' has no version {version}") from None
     return decision_log.read_decisions(tags)
+
+
+def list_versions(
+    model_name: str = MODEL_NAME, models_dir: Path = model_store.DEFAULT_MODELS_DIR
+) -> list[model_cards.VersionRecord]:
+    """Every registered version of a model, oldest first: its aliases, its run's params and
+    metrics, its decisions. Empty when none was trained (a default store is never created just
+    to be read)."""
+    client = _existing_store(models_dir)
+    if client is None:
+        return []
+    try:
+        aliases = _aliases(client, model_name)
+    except Exception:  # MLflow raises its own exception for a model never registered
+        return []
+    try:
+        found = client.search_model_versions(f"name = '{model_name}'")
+    except Exception as error:
+        raise RegistryError(f"cannot list the versions of '{model_name}': {error}") from None
+    records = [_version_record(client, one, aliases) for one in found]
+    return sorted(records, key=lambda record: record.version)
+
+
+def version_card(
+    version: int, model_name: str = MODEL_NAME, models_dir: Path = model_store.DEFAULT_MODELS_DIR
+) -> model_cards.VersionCard:
+    """One version's whole card: its record (:func:`list_versions`), the mapping it was trained
+    with, its run's holdout predictions and notes (None or empty when not logged).
+
+    Raises
+    ------
+    RegistryError
+        When the model has no such version, saying which it has.
+    """
+    client = _existing_store(models_dir)
+    try:
+        if client is None:
+            raise LookupError(version)
+        found = client.get_model_version(model_name, str(version))
+        aliases = _aliases(client, model_name)
+    except Exception:
+        known = [record.version for record in list_versions(model_name, models_dir)]
+        has = f"its versions are {', '.join(map(str, known))}" if known else "no model trained yet"
+        raise RegistryError(f"model '{model_name}' has no version {version}: {has}") from None
+    record = _version_record(client, found, aliases)
+    location = client.get_model_version_download_uri(model_name, str(version))
+    mapping = _logged_text(f"{location.rstrip('/')}/artifacts/mapping.yaml")
+    predictions, notes = None, ""
+    if found.run_id:
+        predictions = _logged_predictions(client, found.run_id)
+        notes = _logged_text(f"runs:/{found.run_id}/metrics/notes.txt") or ""
+    kept = tuple(line for line in notes.splitlines() if line.strip() and line != "none")
+    return model_cards.VersionCard(record, mapping, predictions, kept)
+
+
+def _existing_store(models_dir: Path) -> mlflow.MlflowClient | None:
+    """A client on the store, or None when the default store was never created."""
+    if "MLFLOW_TRACKING_URI" not in os.environ and not (models_dir / "mlflow.db").exists():
+        return None
+    return connect(models_dir)
+
+
+def _aliases(client: mlflow.MlflowClient, model_name: str) -> dict[int, list[str]]:
+    """Each version's aliases (``champion``...)."""
+    aliases: dict[int, list[str]] = {}
+    for alias, version in client.get_registered_model(model_name).aliases.items():
+        aliases.setdefault(int(version), []).append(alias)
+    return aliases
+
+
+def _version_record(
+    client: mlflow.MlflowClient, found: ModelVersion, aliases: dict[int, list[str]]
+) -> model_cards.VersionRecord:
+    """A version's record, from its registry entry and its run (when the run still exists)."""
+    params: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    started = None
+    if found.run_id:
+        try:
+            run = client.get_run(found.run_id)
+            params, metrics, started = run.data.params, run.data.metrics, run.info.start_time
+        except Exception:  # a deleted run: the version is still listed, without its figures
+            pass
+    version = int(found.version)
+    tags = dict(found.tags)
+    return model_cards.VersionRecord(
+        model_name=found.name,
+        version=version,
+        aliases=tuple(sorted(aliases.get(version, []))),
+        trained_at=pd.Timestamp(started or found.creation_timestamp, unit="ms", tz="UTC"),
+        run_id=found.run_id,
+        params=dict(params),
+        metrics=dict(metrics),
+        decisions=tuple(decision_log.read_decisions(tags)),
+        suspected_leak=tags.get(LEAK_TAG, ""),
+    )
+
+
+def _logged_text(uri: str) -> str | None:
+    """A small text artifact, or None when it was not logged."""
+    try:
+        return str(mlflow.artifacts.load_text(uri))
+    except Exception:  # MLflow raises its own errors for a missing artifact
+        return None
 
 
 def promote(
@@ -371,7 +491,7 @@ def promote(
         message += f" (was version {previous})"
     if leak:
         message += f", forced despite a suspected leak ({leak})"
-    _record(client, model_name, [version, previous], "promote", message)
+    _record(client, model_name, [version, previous], "promote", message, models_dir)
     return message
 
 
@@ -392,7 +512,7 @@ def rollback(
         model_name, decision_log.HISTORY_TAG, decision_log.champion_history_text(history[:-1])
     )
     message = f"rolled back: version {previous} is @{CHAMPION} again (was version {current})"
-    _record(client, model_name, [current, previous], "rollback", message)
+    _record(client, model_name, [current, previous], "rollback", message, models_dir)
     return message
 
 
@@ -452,3 +572,44 @@ def _name_and_version(client: mlflow.MlflowClient, uri: str) -> tuple[str | None
         return name, int(client.get_model_version_by_alias(name, alias).version)
     name, _, version = reference.partition("/")
     return name, int(version) if version.isdigit() else None
+
+
+DRIFT_EXPERIMENT = "walkaway-drift"
+
+
+def log_drift(
+    drift: DriftReport,
+    *,
+    model_name: str | None,
+    model_version: int | None,
+    source: str,
+    models_dir: Path = model_store.DEFAULT_MODELS_DIR,
+) -> str | None:
+    """Log a scored pipeline's drift as a run of the ``walkaway-drift`` experiment: PSI per sign
+    (``psi_<sign>``), the largest feature PSI and unseen share, the per-feature table as an
+    artifact, and the model version it was scored with. Returns the run id, or None when the
+    store cannot be reached (scoring does not fail for want of a tracking server)."""
+    try:
+        client = connect(models_dir)
+        experiment_id = _experiment_id(client, DRIFT_EXPERIMENT, models_dir)
+        with mlflow.start_run(experiment_id=experiment_id) as run:
+            mlflow.set_tags(
+                {
+                    "model_name": str(model_name),
+                    "model_version": str(model_version),
+                    "source": source,
+                }
+            )
+            signs = drift.by_sign()
+            metrics = {f"psi_{row.sign}": float(row.psi) for row in signs.itertuples()}
+            features = drift.features
+            metrics["max_feature_psi"] = float(features["psi"].max()) if len(features) else 0.0
+            metrics["max_unseen_share"] = (
+                float(features["unseen_share"].max()) if len(features) else 0.0
+            )
+            metrics["rows"] = float(drift.rows)
+            mlflow.log_metrics(metrics)
+            mlflow.log_text(features.to_csv(index=False), "drift.csv")
+            return str(run.info.run_id)
+    except (RegistryError, MlflowException, OSError):
+        return None

@@ -5,57 +5,33 @@ run's figures and the model's own evaluation into one HTML page (CSS inline, plo
 PNG, no external URL); the batch job writes it atomically with the scores
 (:mod:`walkaway.serving.batch`).
 
-This module decides what the page shows: the figures, the numbers of each table and how they
-read (the formatting helpers, also the template's filters). The page itself, its words and its
+This module decides what the page shows: the numbers of each table, from the digest; how they
+read is :mod:`walkaway.serving.page_words` (the template's filters), the charts are
+:mod:`walkaway.serving.report_figures`. The page itself, its words and its
 markup, is the Jinja2 template ``templates/report.html.j2``, rendered with autoescape so that
 every text from the data (deal ids, reasons, file names) is escaped by Jinja2 and never by hand.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Mapping
 from functools import cache
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend on servers
 
-from walkaway.analysis.plots import SIGN_COLOURS, calibration_figure
+from walkaway.analysis.plots import calibration_figure
+from walkaway.model.drift import SIGN_PSI_WARN, DriftReport
+from walkaway.serving.page_words import FILTERS, MEANINGS, as_float, text
 from walkaway.serving.pipeline_digest import PipelineDigest
+from walkaway.serving.report_figures import effects_figure, p_good_figure, png, value_figure
 from walkaway.signs import GROUPS, SIGNS, TITLES
 
-COLOURS = {
-    "pursue": "#2e8b57",
-    "compete": "#2f6fb5",
-    "keep_presence": "#e3a21a",
-    "walk_away": "#c8412f",
-    "qualify": "#8a9099",
-}
-OTHER_COLOUR = "#b5b9c0"
-LABELS = {
-    "pursue": "Pursue",
-    "compete": "Compete",
-    "keep_presence": "Keep presence",
-    "walk_away": "Walk away",
-    "qualify": "Qualify",
-}
-MEANINGS = {
-    "pursue": "Good enough to work now.",
-    "compete": "A rival is entrenched, but the return justifies a head-to-head.",
-    "keep_presence": "Entrenched rival and a modest return: stay present as the second option.",
-    "walk_away": (
-        "Outside our ideal customer profile or a poor fit for their needs, "
-        "with a high risk of regret or loss."
-    ),
-    "qualify": "No sign dominates, or the evidence is thin: find out more.",
-}
 SECTIONS = (
+    "Top deals to pursue",
     "Deals and pipeline value by recommendation",
     "Spread of p_good across the pipeline",
     "Sign effects across the pipeline",
@@ -67,257 +43,7 @@ PREDICTORS = {"walkaway": "walkaway", "logistic": "logistic baseline", "base_rat
 HEADS = {"win": "Win: will we win it?", "regret": "Regret: will a win be regretted?"}
 METRICS = {"roc_auc": ("ROC AUC", max), "brier": ("Brier", min), "log_loss": ("Log loss", min)}
 TEMPLATE = "report.html.j2"  # in walkaway/serving/templates, with report.css.j2
-DPI = 110
-
-
-# --------------------------------------------------------------------------------------------
-# Words and numbers (the template's filters)
-
-
-def as_float(value: object) -> float:
-    """A number from the data, NaN when missing or not a number.
-
-    >>> as_float(3), as_float(None), as_float(pd.NA), as_float("x")
-    (3.0, nan, nan, nan)
-    """
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-    return number
-
-
-def text(value: object) -> str:
-    """Text from the data as it is shown, missing values empty (the template escapes it).
-
-    >>> text("<b>Acme</b>"), text(None), text(float("nan")), text(42)
-    ('<b>Acme</b>', '', '', '42')
-    """
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return ""
-    return str(value)
-
-
-def number(value: int) -> str:
-    """A count with thousands separators.
-
-    >>> number(1234567)
-    '1,234,567'
-    """
-    return f"{value:,}"
-
-
-def deals(value: int) -> str:
-    """A count of deals, singular or plural.
-
-    >>> deals(1), deals(1234)
-    ('1 deal', '1,234 deals')
-    """
-    return f"{value:,} {'deal' if value == 1 else 'deals'}"
-
-
-def money(value: float) -> str:
-    """An amount with thousands separators, no decimals; missing is a dash.
-
-    >>> money(1234567.4), money(float("nan"))
-    ('1,234,567', '–')
-    """
-    value = as_float(value)
-    if not math.isfinite(value):
-        return "–"
-    return f"{value:,.0f}"
-
-
-def compact(value: float) -> str:
-    """A large amount made short (three significant digits) for a chart label.
-
-    >>> compact(1_234_567), compact(2_000_000), compact(45_600), compact(999), compact(999_999)
-    ('1.23 M', '2 M', '45.6 k', '999', '1 M')
-    """
-    for size, unit in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= size * 0.9995:  # what would round to 1000 of a unit takes the next
-            return f"{value / size:.3g}{unit}"
-    return f"{value:.0f}"
-
-
-def percent(value: float) -> str:
-    """A probability as a percentage; below one percent says so.
-
-    >>> percent(0.3687), percent(0.004), percent(0.0), percent(float("nan"))
-    ('37%', '<1%', '0%', '–')
-    """
-    value = as_float(value)
-    if not math.isfinite(value):
-        return "–"
-    if 0 < value < 0.005:
-        return "<1%"
-    return f"{value:.0%}"
-
-
-def points(value: float) -> str:
-    """An effect in probability points, always signed.
-
-    >>> points(4.21), points(-12.0), points(float("nan"))
-    ('+4.2', '-12.0', '–')
-    """
-    value = as_float(value)
-    if not math.isfinite(value):
-        return "–"
-    return f"{value:+.1f}"
-
-
-def tone(value: float) -> str:
-    """The CSS class of an effect: ``neg`` when it costs the deal, ``pos`` when it helps.
-
-    >>> tone(-3.0), tone(0.01), tone(2.5), tone(float("nan"))
-    ('neg', '', 'pos', '')
-    """
-    value = as_float(value)
-    return "neg" if value <= -0.05 else "pos" if value >= 0.05 else ""
-
-
-def decimal(value: object) -> str:
-    """A metric with three decimals; missing is a dash.
-
-    >>> decimal(0.83456), decimal(None)
-    ('0.835', '–')
-    """
-    number = as_float(value)
-    return f"{number:.3f}" if math.isfinite(number) else "–"
-
-
-def label(recommendation: str) -> str:
-    """A recommendation as a seller reads it.
-
-    >>> label("keep_presence"), label("something_else")
-    ('Keep presence', 'Something else')
-    """
-    return LABELS.get(recommendation, recommendation.replace("_", " ").capitalize())
-
-
-def colour(recommendation: str) -> str:
-    """The colour of a recommendation, the same in every table and chart."""
-    return COLOURS.get(recommendation, OTHER_COLOUR)
-
-
-FILTERS = {
-    f.__name__: f
-    for f in (number, deals, money, compact, percent, points, tone, decimal, label, colour)
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Figures
-
-
-def png(figure: Figure) -> str:
-    """A figure as a ``data:image/png;base64`` URI (no metadata, so no URL inside)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _tidy(axis: Axes, grid_axis: Literal["both", "x", "y"] = "x") -> None:
-    axis.spines[["top", "right"]].set_visible(False)
-    axis.spines[["left", "bottom"]].set_color("#9aa0a6")
-    axis.tick_params(colors="#3c4043", labelsize=9)
-    axis.grid(axis=grid_axis, color="#e3e6ea", linewidth=0.8)
-    axis.set_axisbelow(True)
-
-
-def value_figure(table: pd.DataFrame) -> Figure:
-    """Horizontal bars: pipeline value per recommendation, labelled with value and deals."""
-    figure = Figure(figsize=(9.6, 0.45 * len(table) + 0.9), layout="constrained")
-    axis = figure.subplots()
-    names = list(table.index)
-    values = table["value"].to_numpy(dtype=float)
-    axis.barh([label(r) for r in names], values, color=[colour(r) for r in names], height=0.62)
-    axis.invert_yaxis()
-    top = max(values.max(initial=0.0), 1.0)
-    for y, (value, count) in enumerate(zip(values, table["deals"], strict=True)):
-        axis.text(
-            value + top * 0.01,
-            y,
-            f"{compact(value)}  ·  {deals(count)}",
-            va="center",
-            fontsize=9,
-            color="#3c4043",
-        )
-    axis.set_xlim(0, top * 1.22)
-    axis.xaxis.set_major_formatter(lambda x, _: compact(x))
-    axis.set_xlabel("pipeline value (sum of amounts)", fontsize=9, color="#5f6368")
-    _tidy(axis)
-    axis.tick_params(axis="y", length=0, labelsize=10)
-    return figure
-
-
-def p_good_figure(histogram: pd.DataFrame, mean: float) -> Figure:
-    """Deals per p_good bin, stacked by recommendation, with the mean marked."""
-    figure = Figure(figsize=(9.6, 3.4), layout="constrained")
-    axis = figure.subplots()
-    centres = (histogram.index.to_numpy(dtype=float) + 0.025) * 100
-    bottom = np.zeros(len(histogram))
-    for recommendation in histogram.columns:
-        counts = histogram[recommendation].to_numpy(dtype=float)
-        if counts.sum() == 0:
-            continue
-        axis.bar(
-            centres,
-            counts,
-            width=4.6,
-            bottom=bottom,
-            color=colour(recommendation),
-            label=label(recommendation),
-        )
-        bottom += counts
-    if np.isfinite(mean):
-        axis.axvline(mean * 100, color="#202124", linestyle="--", linewidth=1)
-        axis.annotate(
-            f"mean {mean:.0%}",
-            (mean * 100, 1),
-            xycoords=("data", "axes fraction"),
-            xytext=(4, -12),
-            textcoords="offset points",
-            fontsize=9,
-            color="#202124",
-        )
-    axis.set_xlim(0, 100)
-    axis.xaxis.set_major_formatter(lambda x, _: f"{x:.0f}%")
-    axis.set_xlabel("p_good: chance the deal is won and not regretted", fontsize=9, color="#5f6368")
-    axis.set_ylabel("deals", fontsize=9, color="#5f6368")
-    _tidy(axis, "y")
-    if bottom.sum():
-        axis.legend(frameon=False, fontsize=9, ncols=5, loc="lower right", bbox_to_anchor=(1, 1.0))
-    return figure
-
-
-def effects_figure(histogram: pd.DataFrame) -> Figure:
-    """Small multiples: per group, deals by its effect on p_good in points."""
-    figure = Figure(figsize=(10, 3.1), layout="constrained")
-    axes = figure.subplots(1, len(histogram.columns), sharex=True, sharey=True, squeeze=False)[0]
-    lower = histogram.index.to_numpy(dtype=float)
-    for axis, group in zip(axes, histogram.columns, strict=True):
-        counts = histogram[group].to_numpy(dtype=float)
-        axis.bar(lower + 1.0, counts, width=1.8, color=SIGN_COLOURS.get(group, OTHER_COLOUR))
-        axis.axvline(0, color="#202124", linewidth=0.8)
-        total = counts.sum()
-        costly = counts[lower + 2 <= -4].sum() / total if total else np.nan
-        axis.set_title(f"{TITLES.get(group, group).capitalize()}\n", fontsize=10, loc="left", pad=2)
-        axis.text(
-            0,
-            1.02,
-            f"costs over 4 points on {percent(costly)} of deals",
-            transform=axis.transAxes,
-            fontsize=8,
-            color="#5f6368",
-        )
-        axis.set_xlim(-40, 40)
-        axis.set_xticks([-40, -20, 0, 20, 40])
-        axis.xaxis.set_major_formatter(lambda x, _: f"{x:+.0f}" if x else "0")
-        _tidy(axis, "y")
-    axes[0].set_ylabel("deals", fontsize=9, color="#5f6368")
-    figure.supxlabel("effect on p_good (points)", fontsize=9, color="#5f6368")
-    return figure
+SHOWN = 10  # rows of each deal list shown at first; the rest of the list folds out (<details>)
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,6 +99,31 @@ class DealRow(NamedTuple):
     effects: list[tuple[float, bool]]
     reason: str
     reasons: list[tuple[str, str]]
+
+
+class PursueRow(NamedTuple):
+    """A deal of the worklist's top: its priority, scores, and whether the capacity covers it."""
+
+    priority: int
+    deal_id: str
+    account_id: str
+    recommendation: str
+    amount: float
+    p_win: float
+    p_good: float
+    good_value: float
+    worked: bool
+    reason: str
+
+
+class Worklist(NamedTuple):
+    """The first deals of the worklist, out of ``total`` scored deals; ``worked`` deals are
+    marked to work under ``capacity`` (both None without a capacity)."""
+
+    deals: list[PursueRow]
+    total: int
+    worked: int | None
+    capacity: str | None
 
 
 class Listing(NamedTuple):
@@ -483,6 +234,26 @@ def _listing(digest: PipelineDigest, recommendation: str) -> Listing:
     return Listing(recommendation, total, rows)
 
 
+def _worklist(digest: PipelineDigest, worked: int | None, capacity: str | None) -> Worklist:
+    """The first deals of the worklist, by priority, each marked when the capacity covers it."""
+    rows = [
+        PursueRow(
+            priority=priority,
+            deal_id=text(deal.deal_id),
+            account_id=text(deal.account_id),
+            recommendation=text(deal.recommendation),
+            amount=as_float(deal.amount),
+            p_win=as_float(deal.p_win),
+            p_good=as_float(deal.p_good),
+            good_value=as_float(deal.expected_good_value),
+            worked=worked is not None and priority <= worked,
+            reason=text(deal.recommendation_reason),
+        )
+        for priority, deal in enumerate(digest.top_to_pursue().itertuples(index=False), start=1)
+    ]
+    return Worklist(rows, digest.deals, worked, capacity)
+
+
 def _calibration(evaluation: Mapping | None) -> Calibration | None:
     """What the model's own evaluation shows, None when it carries none."""
     if evaluation is None:
@@ -538,6 +309,20 @@ def environment() -> Environment:
     return env
 
 
+class DriftLine(NamedTuple):
+    """The page's line on drift: PSI by sign, and a warning per shift past a threshold."""
+
+    signs: list[tuple[str, float]]
+    warnings: list[str]
+
+
+def _drift(drift: DriftReport | None) -> DriftLine | None:
+    if drift is None:
+        return None
+    signs = [(str(row.sign), float(row.psi)) for row in drift.by_sign().itertuples()]
+    return DriftLine(signs, drift.warnings())
+
+
 def render_report(
     digest: PipelineDigest,
     *,
@@ -550,6 +335,9 @@ def render_report(
     rejected: int,
     scored_at: str,
     source: str,
+    worked: int | None = None,
+    capacity: str | None = None,
+    drift: DriftReport | None = None,
 ) -> str:
     """One self-contained HTML page (plots embedded as base64 PNG, CSS inline, no external URL).
 
@@ -566,6 +354,12 @@ def render_report(
         Deals read from the source, scored, and rejected by the data contract.
     scored_at, source
         When the deals were scored, and from which file.
+    worked, capacity
+        How many deals the capacity marks to work, and the capacity in words (``--capacity``);
+        None without one.
+    drift
+        The pipeline's drift from the training data (:mod:`walkaway.model.drift`); None when
+        the model records no training profile.
 
     Returns
     -------
@@ -596,9 +390,13 @@ def render_report(
             sign_titles=[TITLES[s].capitalize() for s in SIGNS],
             effects=_effects(digest),
             importance=_importance(evaluation),
+            worklist=_worklist(digest, worked, capacity),
+            shown=SHOWN,
             walk_away=_listing(digest, "walk_away"),
             keep_presence=_listing(digest, "keep_presence"),
             calibration=_calibration(evaluation),
             metric_names=[name for name, _ in METRICS.values()],
+            drift=_drift(drift),
+            drift_threshold=SIGN_PSI_WARN,
         )
     )

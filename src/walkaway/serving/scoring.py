@@ -6,6 +6,8 @@ end here, so a deal scores the same whichever way it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,7 @@ SCORE_COLUMNS = (
     "p_regret",
     "p_good",
     "p_good_base",  # p_good at the base margins: p_good = p_good_base + the effects / 100
+    "expected_good_value",  # p_good x amount (the amount the model uses), for the worklist
     *(f"effect_{g}" for g in GROUPS),
     *(f"reasons_{g}" for g in GROUPS),
     "recommendation",
@@ -32,6 +35,7 @@ def score_deals(
     deals: pd.DataFrame,
     as_of: pd.Timestamp | pd.Series,
     timings: dict[str, float] | None = None,
+    on_features: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Scores, sign effects, reasons and recommendation of typed canonical deals.
 
@@ -39,10 +43,11 @@ def score_deals(
     accounts table); such deals are scored, and their ICP reasons end by saying the account
     is unknown (a note, after the reasons with points).
     Returns the columns of :data:`SCORE_COLUMNS`, one row per deal, same index. ``timings``,
-    when given, accumulates the seconds spent in each step of the model.
+    when given, accumulates the seconds spent in each step of the model; ``on_features`` is
+    given the deals' features (see :meth:`WalkawayModel.predict`).
     """
     deals = model.with_amounts(deals)
-    scores = model.predict(deals, as_of=as_of, timings=timings)
+    scores = model.predict(deals, as_of=as_of, timings=timings, on_features=on_features)
     out = pd.DataFrame({c: deals.get(c, np.nan) for c in ID_COLUMNS}, index=deals.index)
     out = pd.concat([out, scores], axis=1)
     if "account_found" in deals:
@@ -57,6 +62,7 @@ def score_deals(
             out.loc[missing, "reasons_icp_fit"] = np.where(
                 reasons.eq(""), note, reasons + "; " + note
             )
+    out["expected_good_value"] = out["p_good"] * pd.to_numeric(out["amount"], errors="coerce")
     return out[list(SCORE_COLUMNS)]
 
 
