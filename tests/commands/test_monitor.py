@@ -70,3 +70,25 @@ def test_a_file_that_is_not_a_scored_file_is_one_line(
     error = capsys.readouterr().err
     assert "deals.csv: missing column" in error and "not a file written by walkaway score" in error
     assert "Traceback" not in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("shift", ["rival:EMEA", None])
+def test_six_months_on_the_batch_jobs_drift_flags_the_shifted_sign_and_only_with_a_shift(
+    synthetic_dir: Path,
+    champion_models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    shift: str | None,
+) -> None:
+    later = tmp_path / "month-6"
+    args = ["synth", "--continue-from", str(synthetic_dir), "--months", "6", "--out", str(later)]
+    assert main(args + (["--shift", shift] if shift else [])) == 0
+    as_of = json.loads((later / "synth.json").read_text())["export_date"]
+    args = ["score", "--deals", str(later / "pipeline.csv"), "--out", str(tmp_path / "s.csv")]
+    assert main([*args, "--models-dir", str(champion_models_dir), "--as-of", as_of]) == 0
+    printed = capsys.readouterr().out
+    warnings = [line for line in printed.splitlines() if line.startswith("Drift:")]
+    if shift:
+        assert len(warnings) == 1 and "on glass_walls" in warnings[0], printed
+    else:
+        assert warnings == [], printed
