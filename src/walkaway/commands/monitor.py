@@ -107,7 +107,7 @@ def monitor(
         title = (
             "Segments past the threshold"
             if len(flagged)
-            else "Segments furthest from the rest (none past the threshold)"
+            else "Segments furthest from a typical one (none past the threshold)"
         )
         labels = shown["cohort"] + ": " + shown["column"] + " = " + shown["value"].astype(str)
         console.print(outcomes_table(title, shown.assign(segment=labels), "segment"))
