@@ -68,8 +68,8 @@ chromium: ## Install Debian's headless Chromium when missing (the report's rende
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install chromium ## Run the test suite (unit, property, integration; Chromium installed if missing)
-	WALKAWAY_REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+test: install chromium ## Run the test suite (unit, property, integration; Chromium installed if missing; ../shared/data required)
+	WALKAWAY_REQUIRE_CHROMIUM=1 WALKAWAY_REQUIRE_SHARED_DATA=1 $(BIN)/python -m pytest
 
 lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check src tests benchmarks

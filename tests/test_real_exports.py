@@ -10,18 +10,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.shared_data import IBM, MAVEN, SHARED_DATA, needs
 from walkaway.data.exports import load_history
 from walkaway.data.mapping_files import shipped_mappings
 from walkaway.model.training import train_and_evaluate
 from walkaway.model.walkaway_model import LeakageError
 from walkaway.serving.scoring import score_deals
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-IBM = DATA / "ibm-sales-win-loss"
-MAVEN = DATA / "maven-crm-opportunities"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"the public exports are not beside this clone ({DATA} is absent)"
-)
+needs_data = needs(SHARED_DATA)
 
 
 @needs_data

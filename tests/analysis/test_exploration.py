@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from matplotlib.figure import Figure
 
 from tests.analysis.conftest import SYNTHETIC_DEALS
+from tests.shared_data import MAVEN, needs
 from walkaway.analysis.exploration import Exploration, ensure_demo_export, explore, overview
 from walkaway.analysis.icp_profile import icp_profile_figure
 from walkaway.analysis.outcome_rates import outcome_rates_over_time, plot_rates_over_time
@@ -21,11 +21,8 @@ from walkaway.analysis.sign_evidence import (
 )
 from walkaway.data.exports import load_history
 
-MAVEN_EXPORT = Path(__file__).resolve().parents[3] / "shared" / "data" / "maven-crm-opportunities"
-needs_maven = pytest.mark.skipif(
-    not (MAVEN_EXPORT / "sales_pipeline.csv").is_file(),
-    reason=f"the public Maven CRM export is not at {MAVEN_EXPORT} (a clone without ../shared/data)",
-)
+MAVEN_EXPORT = MAVEN
+needs_maven = needs(MAVEN / "sales_pipeline.csv")
 
 
 def test_features_are_those_of_the_closed_deals(exploration: Exploration) -> None:

@@ -11,23 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.shared_data import IBM_EXPORT, MAVEN, needs
 from walkaway.data.contracts import ContractError
 from walkaway.data.quality import QualityReport, assess_export
 from walkaway.data.quality_tables import quality_tables
 from walkaway.data.synth import write_synthetic_history
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-IBM_EXPORT = SHARED_DATA / "ibm-sales-win-loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv.gz"
-MAVEN_EXPORT = SHARED_DATA / "maven-crm-opportunities"
-needs_ibm = pytest.mark.skipif(
-    not IBM_EXPORT.is_file(),
-    reason=f"the public IBM Sales Win Loss export is not at {IBM_EXPORT} (a clone without "
-    "../shared/data)",
-)
-needs_maven = pytest.mark.skipif(
-    not (MAVEN_EXPORT / "sales_pipeline.csv").is_file(),
-    reason=f"the public Maven CRM export is not at {MAVEN_EXPORT} (a clone without ../shared/data)",
-)
+MAVEN_EXPORT = MAVEN
+needs_ibm = needs(IBM_EXPORT)
+needs_maven = needs(MAVEN / "sales_pipeline.csv")
 
 SYNTHETIC_DEALS = 2000
 POST_OUTCOME = {"Churn Date", "Regret Flag", "Gross Margin %"}  # the synthetic-crm mapping's

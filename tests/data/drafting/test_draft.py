@@ -10,16 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.shared_data import IBM_EXPORT, MAVEN, needs
 from walkaway.data.contracts import ContractError
 from walkaway.data.drafting.draft import MappingDraft, draft_mapping
 from walkaway.data.exports import load_history
 from walkaway.data.mapping_document import parse_mapping
 from walkaway.data.mapping_files import load_mapping
 
-SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
-MAVEN = SHARED_DATA / "maven-crm-opportunities"
-IBM = SHARED_DATA / "ibm-sales-win-loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv.gz"
-NO_SHARED_DATA = "the public exports live in ../shared/data, which this checkout does not have"
+IBM = IBM_EXPORT
 
 
 def findings_with(draft: MappingDraft, *fragments: str) -> list[str]:
@@ -120,7 +118,7 @@ def test_bad_input_says_what_is_wrong(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- public exports
 
 
-@pytest.mark.skipif(not MAVEN.is_dir(), reason=NO_SHARED_DATA)
+@needs(MAVEN)
 def test_maven_export() -> None:
     draft = draft_mapping(
         MAVEN / "sales_pipeline.csv",
@@ -153,7 +151,7 @@ def test_maven_export() -> None:
     assert mapping.tables["products"].columns["product"] == "product"
 
 
-@pytest.mark.skipif(not IBM.is_file(), reason=NO_SHARED_DATA)
+@needs(IBM_EXPORT)
 def test_ibm_export() -> None:
     draft = draft_mapping(IBM)
     mapping = parse_mapping(draft.document)
