@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
@@ -170,8 +169,7 @@ def test_the_share_closing_is_a_probability(
     assert longer >= share - 1e-12
 
 
-@pytest.mark.parametrize("factor", [0.35])
-def test_the_verdict_is_worded_for_a_seller(factor: float) -> None:
-    verdict = verdict_of(*world(region_factor=factor))
+def test_the_verdict_is_worded_for_a_seller() -> None:
+    verdict = verdict_of(*world(region_factor=0.35))
     assert "\n" not in verdict.text
     assert "won against" in verdict.text

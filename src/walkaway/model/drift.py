@@ -55,7 +55,6 @@ UNSEEN_WARN = 0.10
 SHARE_FLOOR = 1e-4
 NUMBER_BINS = 10
 TOP_CATEGORIES = 20
-MISSING = "(missing)"
 OTHER = "(other)"
 
 DRIFT_COLUMNS = ["feature", "sign", "rows", "psi", "unseen_share", "shifted"]
@@ -98,9 +97,9 @@ class FeatureBins:
             counts[:-1] += np.bincount(where, minlength=len(self.shares) - 1)
         else:
             assert self.categories is not None
-            index = {c: i for i, c in enumerate(self.categories)}
-            other = index[OTHER]
-            where = filled.astype(str).map(lambda v: index.get(v, other)).to_numpy(dtype=int)
+            common = pd.Index(self.categories[:-1]).get_indexer(filled.astype(str))
+            other = len(self.categories) - 1  # OTHER is last: any value not among the common
+            where = np.where(common < 0, other, common)
             counts[:-1] += np.bincount(where, minlength=len(self.shares) - 1)
         return counts
 

@@ -56,7 +56,6 @@ SEGMENT_COLUMNS = (
     "ownership",
     "incumbent_vendor",
 )
-STATUSES = ("won", "lost", "open", "missing")
 RECOMMENDATION_ORDER = ("pursue", "compete", "qualify", "keep_presence", "walk_away")
 
 
@@ -106,24 +105,19 @@ def join_outcomes(scored: pd.DataFrame, labelled: pd.DataFrame) -> pd.DataFrame:
         segment columns the export has.
     """
     outcomes = labelled.drop_duplicates("deal_id", keep="last").set_index("deal_id")
-    keys = deal_id_as_exported(scored["deal_id"])
-    found = keys.isin(outcomes.index)
+    # Each scored row's deal in the newer export (all NaN where it is missing from it).
+    aligned = outcomes.reindex(deal_id_as_exported(scored["deal_id"]).to_numpy())
+    aligned.index = scored.index
     joined = scored.copy()
-    status = pd.Series("missing", index=scored.index, dtype=object)
-    status[found] = outcomes.loc[keys[found], "outcome"].to_numpy()
+    status = aligned["outcome"].astype(object).fillna("missing")
     joined["status"] = status
     joined["won"] = np.where(status.eq("won"), 1.0, np.where(status.eq("lost"), 0.0, np.nan))
-    joined["regret_label"] = np.nan
-    if "regret_label" in outcomes:
-        joined.loc[found, "regret_label"] = outcomes.loc[keys[found], "regret_label"].to_numpy()
+    joined["regret_label"] = aligned.get("regret_label", np.nan)
     for column in ("created_date", "closed_date"):
-        joined[column] = pd.Series(pd.NaT, index=scored.index, dtype="datetime64[ns]")
-        if column in outcomes:
-            joined.loc[found, column] = outcomes.loc[keys[found], column].to_numpy()
+        joined[column] = pd.to_datetime(aligned[column]) if column in aligned else pd.NaT
     for column in SEGMENT_COLUMNS:
-        if column in outcomes:
-            joined[column] = pd.Series(np.nan, index=scored.index, dtype=object)
-            joined.loc[found, column] = outcomes.loc[keys[found], column].to_numpy()
+        if column in aligned:
+            joined[column] = aligned[column].astype(object)
     joined["scored_month"] = scoring_day(joined).dt.strftime("%Y-%m").fillna("unknown")
     joined["p_win"] = pd.to_numeric(joined["p_win"], errors="coerce")
     joined["amount"] = pd.to_numeric(joined.get("amount"), errors="coerce")
