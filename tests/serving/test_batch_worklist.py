@@ -53,7 +53,7 @@ def score(deals: Path, out: Path, models_dir: Path, *extra: str) -> int:
 
 
 @settings(
-    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 # Chunks of 5 rows or more: each chunk costs a fixed ~0.2 s of scoring, and 2 to 13 chunks
 # already cross the ranking over every chunk boundary the rule could trip on.
