@@ -89,6 +89,19 @@ def test_chunks_count_as_one_pass() -> None:
     pd.testing.assert_frame_equal(whole, chunked)
 
 
+def test_counters_of_parts_merge_into_the_whole() -> None:
+    """Spark counts each part on its own; the driver merges the counters."""
+    train, pipeline = deals(3_000, seed=1), deals(1_001, seed=3, tenure_shift=1.0)
+    profile = FeatureProfile.of(train, SIGNS)
+    merged = DriftCounter(profile)
+    for start in (600, 0, 300):  # any order: counts add up
+        part = DriftCounter(profile)
+        part.add(pipeline.iloc[start : start + 300 if start < 600 else None])
+        merged.merge(part)
+    assert merged.rows == len(pipeline)
+    pd.testing.assert_frame_equal(merged.report().features, drift_of(train, pipeline).features)
+
+
 def test_features_of_the_day_are_not_compared() -> None:
     train = deals(500, seed=1).assign(seller_closed_deals=np.arange(500.0))
     profile = FeatureProfile.of(train, SIGNS)

@@ -279,19 +279,19 @@ def test_the_deal_history_beside_the_pipeline_travels_with_each_deal(
 
     from walkaway.data.exports import load_history
     from walkaway.model.training import train_and_evaluate
-    from walkaway.serving import batch
+    from walkaway.serving import batch, chunk_scoring
 
     folder = tmp_path / "salesforce"
     shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "salesforce", folder)
     model = train_and_evaluate(load_history(folder)).model
     seen: list[pd.DataFrame] = []
-    scored = batch.score_deals
+    scored = chunk_scoring.score_deals
 
     def keep(model, frame, as_of, timings=None, on_features=None):
         seen.append(frame)
         return scored(model, frame, as_of, timings=timings, on_features=on_features)
 
-    monkeypatch.setattr(batch, "score_deals", keep)
+    monkeypatch.setattr(chunk_scoring, "score_deals", keep)
     result = batch.score_file(
         folder / "Opportunity.csv", tmp_path / "out.csv", model, model_name=None, model_version=None
     )

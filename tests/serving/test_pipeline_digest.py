@@ -61,11 +61,20 @@ def scores() -> pd.DataFrame:
     return synthetic_scores()
 
 
-def digest_of(frame: pd.DataFrame, cuts: list[int], list_size: int = 10) -> PipelineDigest:
+def digest_of(
+    frame: pd.DataFrame, cuts: list[int], list_size: int = 10, merged: bool = False
+) -> PipelineDigest:
+    """The digest of ``frame`` cut at ``cuts``: each chunk added in turn, or (``merged``) each
+    chunk's own digest merged in file order, as the Spark engine's driver does."""
     digest = PipelineDigest.empty(list_size=list_size)
     bounds = [0, *sorted(cuts), len(frame)]
     for start, stop in zip(bounds, bounds[1:], strict=False):
-        digest.add(frame.iloc[start:stop])
+        if merged:
+            part = PipelineDigest.empty(list_size=list_size)
+            part.add(frame.iloc[start:stop])
+            digest.merge(part)
+        else:
+            digest.add(frame.iloc[start:stop])
     return digest
 
 
@@ -81,10 +90,16 @@ def digest(scores: pd.DataFrame) -> PipelineDigest:
 
 
 @settings(max_examples=30, deadline=None)
-@given(cuts=st.lists(st.integers(0, N_DEALS), max_size=6), list_size=st.integers(0, 30))
-def test_the_digest_does_not_depend_on_the_chunking(cuts: list[int], list_size: int) -> None:
+@given(
+    cuts=st.lists(st.integers(0, N_DEALS), max_size=6),
+    list_size=st.integers(0, 30),
+    merged=st.booleans(),
+)
+def test_the_digest_does_not_depend_on_the_chunking(
+    cuts: list[int], list_size: int, merged: bool
+) -> None:
     frame = synthetic_scores()
-    digest = digest_of(frame, cuts, list_size)
+    digest = digest_of(frame, cuts, list_size, merged)
     whole = digest_of(frame, [], list_size)
 
     assert digest.deals == len(frame)
@@ -162,16 +177,20 @@ def expected_pursue(frame: pd.DataFrame, n: int) -> list[str]:
 
 
 @settings(max_examples=30, deadline=None)
-@given(cuts=st.lists(st.integers(0, N_DEALS), max_size=6), list_size=st.integers(0, 30))
+@given(
+    cuts=st.lists(st.integers(0, N_DEALS), max_size=6),
+    list_size=st.integers(0, 30),
+    merged=st.booleans(),
+)
 def test_the_top_deals_to_pursue_are_the_worklists_first_whatever_the_chunking(
-    cuts: list[int], list_size: int
+    cuts: list[int], list_size: int, merged: bool
 ) -> None:
     frame = synthetic_scores()
     frame.loc[frame.index[20:30], ["amount", "p_good", "p_regret"]] = [9e7, 0.5, 0.1]  # tied first
     frame["recommendation"] = frame["recommendation"].where(
         ~frame.index.isin(frame.index[20:30]), "qualify"
     )
-    top = digest_of(frame, cuts, list_size).top_to_pursue()
+    top = digest_of(frame, cuts, list_size, merged).top_to_pursue()
     assert top["deal_id"].tolist() == expected_pursue(frame, list_size)
     # equal work values keep the file's order
     assert top["position"].head(10).tolist() == list(range(20, 20 + min(list_size, 10)))

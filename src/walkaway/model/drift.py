@@ -187,6 +187,15 @@ class DriftCounter:
             self.unseen[name] = self.unseen.get(name, 0) + bins.unseen(values)
             self.filled[name] = self.filled.get(name, 0) + int(values.notna().sum())
 
+    def merge(self, other: DriftCounter) -> None:
+        """Add the counts of another part of the same pipeline (same profile)."""
+        self.rows += other.rows
+        for name, counts in other.counts.items():
+            self.counts[name] = self.counts.get(name, 0) + counts
+        for tally, more in ((self.unseen, other.unseen), (self.filled, other.filled)):
+            for name, count in more.items():
+                tally[name] = tally.get(name, 0) + count
+
     def report(self) -> DriftReport:
         """PSI and unseen share of each feature, and PSI per sign."""
         records = []

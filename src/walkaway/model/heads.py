@@ -41,6 +41,9 @@ own module above.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -60,6 +63,30 @@ from walkaway.model.cross_fitting import (
 )
 from walkaway.model.linear import LinearScorer
 from walkaway.model.splits import fold_training_rows, time_folds
+
+# Threads LightGBM predicts and explains with: 0 = every core (one batch job on one machine).
+# A Spark task sets its task's CPUs (:func:`prediction_threads`), so that tasks side by side do
+# not each take every core.
+PREDICTION_THREADS: ContextVar[int] = ContextVar("PREDICTION_THREADS", default=0)
+
+
+@contextmanager
+def prediction_threads(threads: int) -> Iterator[None]:
+    """Predict and explain on ``threads`` threads (0: every core) inside the block.
+
+    Examples
+    --------
+    >>> with prediction_threads(2):
+    ...     PREDICTION_THREADS.get()
+    2
+    >>> PREDICTION_THREADS.get()
+    0
+    """
+    token = PREDICTION_THREADS.set(threads)
+    try:
+        yield
+    finally:
+        PREDICTION_THREADS.reset(token)
 
 
 class NotEnoughData(WalkawayError, ValueError):
@@ -104,7 +131,7 @@ class Head:
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact per-feature contributions plus the bias (last column); rows sum to the margin.
 
-        TreeSHAP (LightGBM's ``pred_contrib``, on every core) for trees, coefficient x (value -
+        TreeSHAP (LightGBM's ``pred_contrib``, on :data:`PREDICTION_THREADS` threads) for trees, coefficient x (value -
         mean) for the logistic model, weighted as the blend weighs them.
         """
         if not self.trained:
@@ -116,7 +143,9 @@ class Head:
             if isinstance(learner, LinearScorer):
                 total += weight * learner.contributions(X)
             else:
-                total += weight * np.asarray(learner.predict(X, pred_contrib=True, num_threads=0))
+                total += weight * np.asarray(
+                    learner.predict(X, pred_contrib=True, num_threads=PREDICTION_THREADS.get())
+                )
         return total
 
     def margin(self, X: pd.DataFrame) -> np.ndarray:
@@ -128,7 +157,9 @@ class Head:
             if isinstance(learner, LinearScorer):
                 total += weight * learner.margin(X)
             else:
-                total += weight * np.asarray(learner.predict(X, raw_score=True, num_threads=0))
+                total += weight * np.asarray(
+                    learner.predict(X, raw_score=True, num_threads=PREDICTION_THREADS.get())
+                )
         return total
 
     def calibrate(self, margin: np.ndarray) -> np.ndarray:

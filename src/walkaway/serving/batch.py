@@ -16,12 +16,14 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
 from walkaway.data.contracts import Problem
+from walkaway.data.csv_dialect import CsvDialect
 from walkaway.data.exports import resolve_mapping
 from walkaway.data.mapping import Mapping, apply_mapping
 from walkaway.data.raw_files import iter_table, read_dialect
@@ -38,15 +40,10 @@ from walkaway.serving.batch_outputs import (
     failed_rejects_path,
     rejects_path,
 )
+from walkaway.serving.chunk_scoring import OUTPUT_COLUMNS, RunSetting, ScoredChunk, score_chunk
+from walkaway.serving.duplicate_ids import SeenIds
 from walkaway.serving.pipeline_digest import PipelineDigest
-from walkaway.serving.pipeline_reading import (
-    REJECT_COLUMNS,
-    ChunkReading,
-    SideTables,
-    check_chunk,
-    reject_rows,
-)
-from walkaway.serving.scoring import SCORE_COLUMNS, score_deals
+from walkaway.serving.pipeline_reading import REJECT_COLUMNS, SideTables, decide_reading
 from walkaway.serving.worklist import Capacity, WorklistRecord
 
 # The likely cause of a reject reason shared by most rows (by the start of its rule).
@@ -113,6 +110,22 @@ class EverythingRejected(WalkawayError):
     """Not one row of the input could be scored."""
 
 
+class Engine(Protocol):
+    """What scores a run's chunks other than :func:`score_in_turn` (the Spark engine): it writes
+    the scored rows and the rejects in file order and returns their totals merged in file
+    order."""
+
+    def score_chunks(
+        self,
+        run: PipelineRun,
+        model: WalkawayModel,
+        chunk_size: int,
+        output: TableWriter,
+        rejects: TableWriter,
+        on_progress: Callable[[int], None] | None,
+    ) -> ScoredChunk: ...
+
+
 def score_file(
     deals: Path,
     out: Path,
@@ -129,6 +142,7 @@ def score_file(
     report: Path | None = None,
     render_report: Callable[[BatchResult], str] | None = None,
     capacity: Capacity | None = None,
+    engine: Engine | None = None,
 ) -> BatchResult:
     """Score every open deal of ``deals`` into ``out``; reject the rest with reasons.
 
@@ -142,6 +156,11 @@ def score_file(
     :mod:`walkaway.serving.worklist`), and with ``capacity`` a ``work`` mark (yes/no): the
     ranking is made once every chunk is scored, and the columns are added to the output before
     it is committed.
+
+    The chunks are scored here, one after the other, or by ``engine`` when given (the Spark
+    engine, :class:`walkaway.serving.spark_engine.SparkEngine`): both run
+    :func:`~walkaway.serving.chunk_scoring.score_chunk` on every chunk, and write the same
+    outputs.
 
     Raises
     ------
@@ -158,44 +177,61 @@ def score_file(
     deals, out = Path(deals), Path(out)
     check_output_paths(deals, out, report)
     with OutputLock(out):
-        return _score_locked(
+        run = start_run(
             deals,
-            out,
-            model,
             model_name=model_name,
             model_version=model_version,
             accounts=accounts,
             mapping=mapping,
             remembered_mapping=remembered_mapping,
-            chunk_size=chunk_size,
             as_of=as_of,
-            on_progress=on_progress,
-            report=report,
-            render_report=render_report,
-            capacity=capacity,
-            started=started,
+        )
+        output = rejects = None
+        try:
+            output = TableWriter(out, list(OUTPUT_COLUMNS))
+            rejects = TableWriter(rejects_path(out), REJECT_COLUMNS)
+            score_chunks = engine.score_chunks if engine is not None else score_in_turn
+            totals = score_chunks(run, model, chunk_size, output, rejects, on_progress)
+        except BaseException:
+            for writer in (output, rejects):
+                if writer is not None:
+                    writer.discard()
+            raise
+        return finish_run(
+            run, model, totals, output, rejects, report, render_report, capacity, started
         )
 
 
-def _score_locked(
+@dataclass
+class PipelineRun:
+    """One scoring run of a pipeline file, set up before its first chunk is scored."""
+
+    deals: Path
+    mapping: Mapping  # the mapping chosen, and why (``chosen_because``)
+    dialect: CsvDialect
+    setting: RunSetting  # what every chunk shares (its ``reading`` decided on the first one)
+    as_of: pd.Timestamp
+    result: BatchResult  # what is known so far: the notes
+
+
+def start_run(
     deals: Path,
-    out: Path,
-    model: WalkawayModel,
     *,
     model_name: str | None,
     model_version: int | None,
     accounts: Path | None,
     mapping: str | Path | None,
     remembered_mapping: Mapping | None,
-    chunk_size: int,
     as_of: pd.Timestamp | None,
-    on_progress: Callable[[int], None] | None,
-    report: Path | None,
-    render_report: Callable[[BatchResult], str] | None,
-    capacity: Capacity | None,
-    started: float,
-) -> BatchResult:
-    """:func:`score_file`, once the output is locked."""
+) -> PipelineRun:
+    """Choose the mapping, read the file's dialect and side tables, and fix ``as_of`` and
+    ``scored_at`` for the whole run (so that a run crossing midnight agrees with itself).
+
+    Raises
+    ------
+    ContractError
+        The file cannot be read or mapped at all.
+    """
     chosen = resolve_mapping(deals, mapping, remembered_mapping)
     # The deals file's own columns first: a mapping that does not fit it must be named as
     # such, not as a missing column of the accounts file read next.
@@ -210,78 +246,102 @@ def _score_locked(
     finally:
         first_rows.close()
     side = SideTables.beside(deals, chosen, accounts)
-    accounts_note = side.note
+    # scored_at: when the job ran; as_of: the day the deals are scored as of (ages count to it).
     as_of = (as_of or pd.Timestamp.now()).normalize()
     scored_at = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-    # scored_at: when the job ran; as_of: the day the deals were scored as of (ages count to it).
-    columns = [*SCORE_COLUMNS, "model_name", "model_version", "scored_at", "as_of"]
 
-    result = BatchResult(accounts_note=accounts_note, mapping=chosen)
+    result = BatchResult(accounts_note=side.note, mapping=chosen)
     result.notes += dialect.notes
     id_note = chosen.tables["deals"].id_note(deals.name)
     result.notes += [id_note] if id_note else []
-    reading = ChunkReading(chosen.date_format, chosen.date_format is not None, dialect.decimal)
-    profile = getattr(model, "feature_profile_", None)
-    drift = DriftCounter(profile) if profile is not None else None
-    output = rejects = page = drift_table = None
-    try:
-        output = TableWriter(out, columns)
-        rejects = TableWriter(rejects_path(out), REJECT_COLUMNS)
-        first_row: dict[str, int] = {}
-        malformed: list[Problem] = []
+    reading = decide_reading(pd.DataFrame(), chosen, deals.name, dialect.decimal)
+    setting = RunSetting(deals.name, reading, side, model_name, model_version, scored_at)
+    return PipelineRun(deals, chosen, dialect, setting, as_of, result)
 
-        def reject(raw: pd.DataFrame, problems: list[Problem]) -> None:
-            rejects.write(reject_rows(raw, problems, chosen))
-            result.rejected += len({p.row for p in problems})
-            first = {p.row: p for p in reversed(problems)}  # each row's first problem
-            result.reasons.update((p.column, p.rule) for p in first.values())
 
+def decide_on_first_chunk(run: PipelineRun, raw: pd.DataFrame) -> None:
+    """Decide how every chunk reads dates on the first chunk with rows (see
+    :func:`~walkaway.serving.pipeline_reading.decide_reading`)."""
+    if run.setting.reading.decided:
+        return
+    reading = decide_reading(raw, run.mapping, run.deals.name, run.dialect.decimal)
+    run.setting = replace(run.setting, reading=reading)
+    run.result.notes += reading.notes
+
+
+def score_in_turn(
+    run: PipelineRun,
+    model: WalkawayModel,
+    chunk_size: int,
+    output: TableWriter,
+    rejects: TableWriter,
+    on_progress: Callable[[int], None] | None,
+) -> ScoredChunk:
+    """The local engine: read, score and write the chunks one after the other, in file order
+    (the duplicate rule remembers each deal id's first row as they go by); their totals."""
+    seen = SeenIds()
+    totals = ScoredChunk.nothing()
+    timings = run.result.timings
+    malformed: list[Problem] = []
+    clock = time.perf_counter()
+    for raw in iter_table(run.deals, chunk_size, run.dialect, malformed):
+        timings["reading"] += time.perf_counter() - clock
+        decide_on_first_chunk(run, raw)
+        part = score_chunk(
+            raw,
+            model,
+            run.mapping,
+            run.as_of,
+            run=run.setting,
+            repeats=seen.repeats,
+            malformed=malformed,
+        )
         clock = time.perf_counter()
-        for raw in iter_table(deals, chunk_size, dialect, malformed):
-            result.timings["reading"] += time.perf_counter() - clock
-            result.read += len(raw) + len(malformed)
+        if len(part.rejected):
+            rejects.write(part.rejected)
+        if len(part.scored):
+            output.write(part.scored)
+        timings["writing"] += time.perf_counter() - clock
+        totals.merge(part)
+        if on_progress is not None:
+            on_progress(part.read)
+        malformed.clear()
+        clock = time.perf_counter()
+    return totals
 
-            clock = time.perf_counter()
-            good, problems = check_chunk(raw, chosen, deals.name, first_row, reading)
-            problems += malformed
-            result.notes += reading.notes
-            reading.notes = []
-            result.timings["validating"] += time.perf_counter() - clock
-            if problems:
-                reject(raw, problems)
 
-            if len(good):
-                clock = time.perf_counter()
-                frame = side.join(good)
-                result.timings["joining"] += time.perf_counter() - clock
-                scores = score_deals(
-                    model,
-                    frame,
-                    as_of,
-                    timings=result.timings,
-                    on_features=drift.add if drift is not None else None,
-                )
-                scores["model_name"] = model_name
-                scores["model_version"] = model_version
-                scores["scored_at"] = scored_at
-                scores["as_of"] = as_of.strftime("%Y-%m-%d")
-                clock = time.perf_counter()
-                output.write(scores)
-                result.digest.add(scores)
-                result.worklist.add(scores)
-                result.timings["writing"] += time.perf_counter() - clock
-                result.scored += len(scores)
-            if on_progress is not None:
-                on_progress(len(raw) + len(malformed))
-            malformed.clear()
-            clock = time.perf_counter()
+def finish_run(
+    run: PipelineRun,
+    model: WalkawayModel,
+    totals: ScoredChunk,
+    output: TableWriter,
+    rejects: TableWriter,
+    report: Path | None,
+    render_report: Callable[[BatchResult], str] | None,
+    capacity: Capacity | None,
+    started: float,
+) -> BatchResult:
+    """Rank the worklist, count the drift, render the page, and commit every output together
+    once all are complete; discard them all on any failure."""
+    result, out = run.result, output.target
+    for step, seconds in totals.timings.items():
+        result.timings[step] += seconds
+    result.read, result.rejected = totals.read, totals.rejected_count
+    result.scored = totals.scored_count
+    result.digest, result.reasons = totals.digest, totals.reasons
+    result.worklist.add_values(totals.work_values)
+    drift = totals.drift
+    if drift is None and getattr(model, "feature_profile_", None) is not None:
+        drift = DriftCounter(model.feature_profile_)  # no deal scored: no drift figures
+    page = drift_table = None
+    try:
         clock = time.perf_counter()
         output.finish()
         rejects.finish()
         if result.read and not result.scored:
             rejects.commit(failed_rejects_path(out))  # the previous outputs stay together
             output.discard()
-            raise EverythingRejected(_everything_rejected(result, deals, out))
+            raise EverythingRejected(_everything_rejected(result, run.deals, out))
         # The worklist: ranked over the whole file, now that every chunk is scored.
         ranking = time.perf_counter()
         output.add_columns(result.worklist.columns(capacity))

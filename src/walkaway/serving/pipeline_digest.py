@@ -184,6 +184,38 @@ class PipelineDigest:
             merged = rows if self.pursue.empty else pd.concat([self.pursue, rows])
             self.pursue = first_by_priority(merged, self.list_size)
 
+    def merge(self, later: PipelineDigest) -> None:
+        """Fold in the digest of the deals that follow this one's in the file (another engine's
+        chunk, or a part of the file): the result is the digest :meth:`add` would have made
+        of this one's deals and then ``later``'s.
+
+        Examples
+        --------
+        >>> first, later = PipelineDigest.empty(list_size=2), PipelineDigest.empty(list_size=2)
+        >>> first.merge(later)
+        >>> first.deals
+        0
+        """
+        if later.list_size != self.list_size:
+            raise ValueError(f"list sizes differ: {self.list_size} and {later.list_size}")
+        first_position = self.deals  # the later digest's positions count from 0
+        self.totals = self.totals.add(later.totals, fill_value=0.0)
+        for label, counts in later.p_good_counts.items():
+            self.p_good_counts[label] = self.p_good_counts.get(label, 0) + counts
+        for group in GROUPS:
+            self.effect_counts[group] = self.effect_counts[group] + later.effect_counts[group]
+        if self.list_size == 0:
+            return
+        for listed in LISTED:
+            parts = [t for t in (self.top[listed], later.top[listed]) if not t.empty]
+            if parts:
+                merged = pd.concat(parts, ignore_index=True)
+                self.top[listed] = top_by_amount(merged, self.list_size)
+        shifted = later.pursue.assign(position=later.pursue["position"] + first_position)
+        parts = [p for p in (self.pursue, shifted) if not p.empty]
+        if parts:
+            self.pursue = first_by_priority(pd.concat(parts), self.list_size)
+
     @property
     def deals(self) -> int:
         """How many deals were folded in."""

@@ -22,6 +22,7 @@ from walkaway.data.exports import check_raw, load_related, read_checked
 from walkaway.data.history import join_accounts, join_related, join_stage_history
 from walkaway.data.mapping import Mapping, RelatedTable, apply_mapping
 from walkaway.data.raw_files import export_file, iter_table, read_dialect
+from walkaway.serving.duplicate_ids import Repeats, SeenIds
 
 REJECT_COLUMNS = ["row", "deal_id", "reason"]
 
@@ -112,9 +113,10 @@ def read_open_deals(deals: Path, mapping: Mapping, accounts: Path | None = None)
     dialect = read_dialect(deals, mapping.delimiter, mapping.decimal)
     malformed: list[Problem] = []
     raw = pd.concat(list(iter_table(deals, None, dialect, malformed)))
-    reading = ChunkReading(mapping.date_format, mapping.date_format is not None, dialect.decimal)
-    good, problems = check_chunk(raw, mapping, deals.name, {}, reading)
-    problems += malformed
+    reading = decide_reading(raw, mapping, deals.name, dialect.decimal)
+    good, problems = check_chunk(raw, mapping, deals.name, reading)
+    good, repeated = reject_repeats(good, SeenIds().repeats, mapping, deals.name)
+    problems += repeated + malformed
     side = SideTables.beside(deals, mapping, accounts)
     id_note = mapping.tables["deals"].id_note(deals.name)
     notes = [*dialect.notes, *reading.notes, *(n for n in (id_note, side.note) if n)]
@@ -124,8 +126,8 @@ def read_open_deals(deals: Path, mapping: Mapping, accounts: Path | None = None)
 
 @dataclass
 class ChunkReading:
-    """How the chunks of one file are read: decided once, on the first chunk, so that every
-    chunk reads dates the same way."""
+    """How the chunks of one file are read: decided once, on the first rows
+    (:func:`decide_reading`), so that every chunk reads dates the same way."""
 
     date_format: str | None
     decided: bool
@@ -133,14 +135,36 @@ class ChunkReading:
     notes: list[str] = field(default_factory=list)
 
 
+def decide_reading(raw: pd.DataFrame, mapping: Mapping, file: str, decimal: str) -> ChunkReading:
+    """How every chunk of a file is read, decided on its first chunk ``raw``: the mapping's date
+    format, or the one the first chunk's dates show (undecided while ``raw`` has no rows).
+
+    Raises
+    ------
+    ContractError
+        A problem of the whole file (a date column the mapping's format misreads).
+    """
+    if mapping.date_format is not None:
+        return ChunkReading(mapping.date_format, True, decimal)
+    if raw.empty:
+        return ChunkReading(None, False, decimal)
+    checked = check_raw(raw, mapping, "deals", file, decimal=decimal, unique=False)
+    _raise_whole_file(checked.problems)
+    # ISO 8601 is spelled out so that later chunks do not infer again.
+    return ChunkReading(checked.date_format or "ISO8601", True, decimal, list(checked.notes))
+
+
+def _raise_whole_file(problems: list[Problem]) -> None:
+    whole_file = [p for p in problems if p.row is None]
+    if whole_file:
+        raise ContractError(whole_file)
+
+
 def check_chunk(
-    raw: pd.DataFrame,
-    mapping: Mapping,
-    file: str,
-    first_row: dict[str, int],
-    reading: ChunkReading,
+    raw: pd.DataFrame, mapping: Mapping, file: str, reading: ChunkReading
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Typed open deals of one chunk, and the problems of the rows left out.
+    """Typed open deals of one chunk, and the problems of the rows left out (the contract's,
+    and closed deals). Repeated deal ids are the next step's (:func:`reject_repeats`).
 
     Raises
     ------
@@ -158,19 +182,11 @@ def check_chunk(
         date_format=reading.date_format,
         unique=False,
     )
-    whole_file = [p for p in checked.problems if p.row is None]
-    if whole_file:
-        raise ContractError(whole_file)
-    if not reading.decided:
-        # ISO 8601 is spelled out so that later chunks do not infer again.
-        reading.date_format = checked.date_format or "ISO8601"
-        reading.decided = True
-        reading.notes += checked.notes
+    _raise_whole_file(checked.problems)
     good, problems = checked.frame, list(checked.problems)
 
-    names = mapping.source_names("deals")
     closed = good["outcome"].isin(["won", "lost"])
-    outcome_column = names.get("outcome", "outcome")
+    outcome_column = mapping.source_names("deals").get("outcome", "outcome")
     problems += [
         Problem(
             file,
@@ -180,24 +196,27 @@ def check_chunk(
         )
         for row, outcome in good.loc[closed, "outcome"].items()
     ]
-    good = good[~closed]
+    return good[~closed], problems
 
-    repeated = []
-    for row, deal_id in good["deal_id"].items():
-        if deal_id in first_row:
-            repeated.append(row)
-            problems.append(
-                Problem(
-                    file,
-                    int(row),
-                    names.get("deal_id", "deal_id"),
-                    f"duplicate deal_id (first at row {first_row[deal_id]})",
-                    deal_id,
-                )
-            )
-        else:
-            first_row[deal_id] = int(row)
-    return good.drop(index=repeated), problems
+
+def reject_repeats(
+    good: pd.DataFrame, repeats: Repeats, mapping: Mapping, file: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """The checked open deals of a chunk without the ones whose deal id an earlier row has
+    (``repeats`` says which: see :mod:`walkaway.serving.duplicate_ids`), and their problems."""
+    first_rows = repeats(good["deal_id"])
+    id_column = mapping.source_names("deals").get("deal_id", "deal_id")
+    problems = [
+        Problem(
+            file,
+            row,
+            id_column,
+            f"duplicate deal_id (first at row {first})",
+            good.at[row, "deal_id"],
+        )
+        for row, first in first_rows.items()
+    ]
+    return good.drop(index=list(first_rows)), problems
 
 
 def reject_rows(raw: pd.DataFrame, problems: list[Problem], mapping: Mapping) -> pd.DataFrame:
