@@ -10,8 +10,10 @@ from walkaway.data.mapping_files import load_mapping, shipped_mappings
 from walkaway.data.wire_format import to_wire
 from walkaway.model.training import TrainingResult
 from walkaway.serving.pyfunc_contract import (
+    code_paths,
     input_columns,
     read_artifacts,
+    requirements,
     score_canonical,
     write_artifacts,
 )
@@ -44,3 +46,12 @@ def test_only_the_deal_id_is_required(trained: TrainingResult) -> None:
     assert [name for name, _, required in columns if required] == ["deal_id"]
     assert ("as_of", "string", False) in columns
     assert {kind for _, kind, _ in columns} == {"double", "string"}
+
+
+def test_the_model_pins_what_scoring_imports_and_carries_walkaway_instead_of_pinning_it() -> None:
+    pins = dict(line.split("==") for line in requirements())
+    assert "walkaway" not in pins and all(pins.values())
+    # the scoring path imports these (the model's pickle, its mapping's YAML and document)
+    assert {"joblib", "PyYAML", "pydantic", "lightgbm", "pandera", "mlflow"} <= set(pins)
+    [package] = [Path(path) for path in code_paths()]
+    assert package.name == "walkaway" and (package / "serving" / "pyfunc_contract.py").is_file()

@@ -1,7 +1,8 @@
 """What the walkaway pyfunc holds, takes, does and needs, in plain terms: its artifacts (the model
 and the mapping it trained with, :func:`write_artifacts`, :func:`read_artifacts`), canonical
 deals as plain text and numbers in (:func:`input_columns`), scores out (:func:`score_canonical`,
-:func:`output_columns`), and the packages it pins (:func:`requirements`).
+:func:`output_columns`), the packages it pins (:func:`requirements`) and the code it carries
+(:func:`code_paths`: walkaway itself, so that it loads where walkaway is not installed).
 
 Apart from :mod:`walkaway.serving.registry`, which turns these into MLflow's pyfunc, signature
 and requirements (it stays the only module importing mlflow), so that the champion gate can
@@ -18,7 +19,7 @@ import joblib
 import pandas as pd
 import yaml
 
-from walkaway import __version__
+import walkaway
 from walkaway.data.mapping import Mapping
 from walkaway.data.mapping_files import load_mapping
 from walkaway.data.wire_format import WIRE_COLUMNS, parse_canonical
@@ -28,7 +29,9 @@ from walkaway.serving.scoring import score_deals
 MODEL_ARTIFACT = "walkaway_model"  # the pyfunc artifact holding the model
 MAPPING_ARTIFACT = "mapping"  # the pyfunc artifact holding the mapping the model trained with
 
-# The packages the logged model needs to load and score, pinned to the versions that trained it.
+# The packages the logged model needs to load and score, pinned to the versions that trained it:
+# what walkaway's scoring path imports (its model classes, its pickle, its mapping's YAML and
+# pydantic document). Not walkaway itself: the model carries its code (:func:`code_paths`).
 _REQUIRED_PACKAGES = (
     "pandas",
     "numpy",
@@ -38,6 +41,9 @@ _REQUIRED_PACKAGES = (
     "pandera",
     "mlflow",
     "pyarrow",
+    "joblib",
+    "PyYAML",
+    "pydantic",
 )
 
 
@@ -109,7 +115,18 @@ def output_columns(output: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def requirements() -> list[str]:
-    """The pip requirements of a logged model: the installed versions of what it needs."""
-    return [f"{name}=={version(name)}" for name in _REQUIRED_PACKAGES] + [
-        f"walkaway=={__version__}"
-    ]
+    """The pip requirements of a logged model: the installed versions of what it needs (walkaway
+    is not one: it travels with the model, :func:`code_paths`)."""
+    return [f"{name}=={version(name)}" for name in _REQUIRED_PACKAGES]
+
+
+def code_paths() -> list[str]:
+    """The code a logged model carries: the folder of the walkaway package that trained it.
+
+    MLflow copies it under the model's ``code/`` folder (leaving ``__pycache__`` out; the
+    package's templates and shipped mappings go along) and puts that folder first on
+    ``sys.path`` when it loads the model, so that a Python without walkaway installed (an
+    ``mlflow models serve``, a colleague's notebook) unpickles and scores it with the code it
+    was trained with.
+    """
+    return [str(Path(walkaway.__file__).parent)]

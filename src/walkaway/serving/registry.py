@@ -6,8 +6,9 @@ the MLflow calls, and what needs no MLflow is in the modules beside it.
 - :func:`log_training_run` logs a run (metrics, params, holdout predictions:
   :mod:`~walkaway.serving.run_record`) and the whole model (features, both heads, calibrators,
   explainer, policy) as one pyfunc, :class:`WalkawayPyfunc`, registered as ``walkaway``; its
-  artifacts, signature and scoring are :mod:`~walkaway.serving.pyfunc_contract`'s.
-  :func:`load_model` loads it back.
+  artifacts, signature, scoring, requirements and the code it carries (walkaway itself, so that
+  it loads and serves where walkaway is not installed) are
+  :mod:`~walkaway.serving.pyfunc_contract`'s. :func:`load_model` loads it back.
 - Champion and challenger: the rule is :mod:`~walkaway.serving.promotion`'s and the figures it
   compares :mod:`~walkaway.serving.fair_comparison`'s; :func:`_fair_comparisons` fetches what
   they need, and ``@champion`` moves after training, by :func:`promote` or by :func:`rollback`.
@@ -185,6 +186,7 @@ def log_training_run(
                     signature=_signature(output, result.model),
                     input_example=example,
                     pip_requirements=pyfunc_contract.requirements(),
+                    code_paths=pyfunc_contract.code_paths(),
                     registered_model_name=model_name,
                 )
         version = int(info.registered_model_version)
