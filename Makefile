@@ -16,7 +16,7 @@ MONITOR_REPORT := data/processed/monitor-report.html
 SHIFT ?= rival:EMEA
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lock demo synth train score test lint format bench bench-quick real-data notebooks mlflow-ui clean
+.PHONY: help install lock demo synth train score chromium java test lint format bench bench-quick real-data notebooks mlflow-ui clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,15 +24,15 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench,spark]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install walkaway with its test and benchmark extras (pinned by constraints.txt)
+install: $(STAMP) ## Create .venv and install walkaway with its test, benchmark and spark extras (pinned by constraints.txt)
 
 lock: ## Re-resolve dependencies and rewrite constraints.txt (then commit it)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
-	.venv-lock/bin/python -m pip install --quiet -e '.[test,notebooks,bench]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[test,notebooks,bench,spark]'
 	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 	rm -rf .venv-lock
 
@@ -68,7 +68,15 @@ chromium: ## Install Debian's headless Chromium when missing (the report's rende
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install chromium ## Run the test suite (unit, property, integration; Chromium installed if missing; ../shared/data required)
+java: ## Install Debian's Java 17 runtime when no Java 17+ is found (Spark needs it)
+	@version=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -z "$$version" ] || [ "$$version" -lt 17 ]; then \
+		echo "Installing a Java 17 runtime for Spark (openjdk-17-jre-headless)"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+
+test: install chromium java ## Run the test suite (unit, property, integration; Chromium and Java 17 installed if missing; ../shared/data required)
 	WALKAWAY_REQUIRE_CHROMIUM=1 WALKAWAY_REQUIRE_SHARED_DATA=1 $(BIN)/python -m pytest
 
 lint: install ## Check style with ruff and types with mypy

@@ -118,3 +118,14 @@ def champion_models_dir(synthetic_dir: Path, tmp_path_factory: pytest.TempPathFa
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         train_job(synthetic_dir, models_dir=models_dir)
     return models_dir
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session (2 cores) for the tests that need Spark; Java 17 and pyspark
+    (the spark extra) are required: `make test` installs them."""
+    from walkaway.serving.spark_engine import start_session
+
+    session, _ = start_session("local[2]")
+    yield session
+    session.stop()

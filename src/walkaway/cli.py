@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -199,9 +200,22 @@ def age_table(by_age: pd.DataFrame) -> Table:
     return table
 
 
+class Engine(StrEnum):
+    """Where ``walkaway score`` scores the chunks."""
+
+    local = "local"
+    spark = "spark"
+
+
 @app.command()
 def score(
-    deals: Annotated[Path, typer.Option(help="Open-pipeline export: CSV or Parquet file.")],
+    deals: Annotated[
+        Path,
+        typer.Option(
+            help="Open-pipeline export: a CSV or Parquet file, or a folder of part files "
+            "(part-*) as Spark writes them."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.")],
     accounts: Annotated[
         Path | None, typer.Option(help="Accounts file (default: the mapping's, beside the deals).")
@@ -225,6 +239,17 @@ def score(
             "'yes' in a 'work' column, from priority 1 down."
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="Score here, chunk after chunk (local), or on Apache Spark (spark: needs the "
+            "spark extra and Java 17); the same rules and outputs either way."
+        ),
+    ] = Engine.local,
+    spark_master: Annotated[
+        str,
+        typer.Option(help="With --engine spark: the Spark master URL (local[*]: every core here)."),
+    ] = "local[*]",
 ) -> None:
     """Score an open pipeline: probabilities, sign effects, reasons, recommendation, and each
     deal's priority in the worklist. Rows that cannot be scored go to <out>.rejects.csv with
@@ -256,7 +281,7 @@ def score(
         console=console,
         disable=not console.is_terminal,  # quiet in logs and pipes
     )
-    total = count_rows(deals) if deals.is_file() else None
+    total = count_rows(deals)
     with progress:
         task = progress.add_task("score", total=total, rate="")
         started = time.perf_counter()
@@ -270,12 +295,14 @@ def score(
             *(deals, out, mapping, model, moment, models_dir, accounts, report, chunk_size),
             on_progress=advance,
             capacity=workable,
+            spark_master=spark_master if engine is Engine.spark else None,
         )
     batch = run.batch
     console.print(
         f"Read {batch.read:,} rows of {deals}: scored {batch.scored:,}, rejected "
         f"{batch.rejected:,}, in {batch.seconds:.1f} s ({batch.read / max(batch.seconds, 1e-9):,.0f} "
-        f"rows/s) with {run.model_uri} (version {run.model_version})",
+        f"rows/s) with {run.model_uri} (version {run.model_version})"
+        + (f" on Spark ({spark_master})" if engine is Engine.spark else ""),
         soft_wrap=True,
     )
     if batch.mapping is not None:

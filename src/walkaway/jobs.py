@@ -187,9 +187,12 @@ def score_job(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
     capacity: Capacity | None = None,
+    spark_master: str | None = None,
 ) -> ScoringRun:
     """Score the open deals of an export with an MLflow model: output, rejects and report.
     Every deal gets a priority; with ``capacity``, the deals it covers are marked to work.
+    With ``spark_master``, the chunks are scored on Apache Spark
+    (:mod:`walkaway.serving.spark_engine`), with the same rules and outputs.
 
     Raises
     ------
@@ -204,6 +207,11 @@ def score_job(
 
     check_output_paths(Path(deals), Path(out), report)  # before the model is loaded
     loaded = registry.load_model(model_uri, models_dir=models_dir)
+    engine = None
+    if spark_master is not None:
+        from walkaway.serving.spark_engine import SparkEngine
+
+        engine = SparkEngine(spark_master)
 
     def page(batch: BatchResult) -> str:
         return render_report(
@@ -237,6 +245,7 @@ def score_job(
         report=Path(report) if report is not None else None,
         render_report=page,
         capacity=capacity,
+        engine=engine,
     )
     drift_run_id = None
     if batch.drift is not None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from walkaway.data.contracts import ContractError
-from walkaway.data.raw_files import read_table
+from walkaway.data.contracts import ContractError, Problem
+from walkaway.data.raw_files import count_rows, iter_table, read_table
+from walkaway.data.raw_files import header as header_of
 
 
 def test_read_csv_as_text_indexed_by_spreadsheet_row(tmp_path: Path) -> None:
@@ -111,3 +112,66 @@ def test_unreadable_files_are_one_line_contract_errors(
     assert "\n" not in message
     located = "row" in expected  # a malformed line or header names its line
     assert (raised.value.problems[0].row is not None) == located
+
+
+def test_a_folder_of_part_files_reads_as_the_one_file_they_were_cut_from(tmp_path: Path) -> None:
+    """As Spark writes a table: part files in name order, each with the header, a _SUCCESS
+    marker, checksums and an empty part. Rows number on as in the one file, malformed lines
+    too."""
+    header = "deal_id,amount"
+    rows = [f"D{i},{i * 10}" for i in range(10)]
+    rows[6] = "D6,60,extra"  # malformed: one field too many
+    whole = tmp_path / "whole.csv"
+    whole.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    folder = tmp_path / "pipeline"
+    folder.mkdir()
+    for number, (start, stop) in enumerate([(0, 4), (4, 4), (4, 9), (9, 10)]):
+        part = folder / f"part-{number:05d}-abc.csv"
+        part.write_text("\n".join([header, *rows[start:stop]]) + "\n", encoding="utf-8")
+        (folder / f".{part.name}.crc").write_bytes(b"\x00crc")
+    (folder / "_SUCCESS").write_text("", encoding="utf-8")
+
+    def read(path: Path, chunk_size: int | None) -> tuple[pd.DataFrame, list[Problem]]:
+        malformed: list[Problem] = []
+        frame = pd.concat(list(iter_table(path, chunk_size, malformed=malformed)))
+        return frame, malformed
+
+    expected, expected_malformed = read(whole, None)
+    for chunk_size in (None, 2):
+        frame, malformed = read(folder, chunk_size)
+        pd.testing.assert_frame_equal(frame, expected)
+        assert (
+            [(p.row, p.rule) for p in malformed]
+            == [(p.row, p.rule) for p in expected_malformed]
+            == [(8, "the line has 3 fields where the header has 2")]
+        )
+    assert count_rows(folder) == count_rows(whole) == 10
+    assert header_of(folder) == ["deal_id", "amount"]
+
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    table = pd.DataFrame({"deal_id": [f"D{i}" for i in range(5)], "amount": range(5)})
+    table.iloc[:2].to_parquet(parquet / "part-00000.parquet")
+    table.iloc[2:].to_parquet(parquet / "part-00001.parquet")
+    read_back = pd.concat(list(iter_table(parquet, 2)))
+    assert read_back.index.tolist() == [1, 2, 3, 4, 5]  # records from 1, as in one file
+    assert read_back["deal_id"].tolist() == table["deal_id"].tolist()
+
+
+def test_a_folder_without_part_files_or_with_mixed_parts_is_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ContractError, match="is a folder, not a file"):
+        list(iter_table(empty))
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "part-00000.csv").write_text("a\n1\n", encoding="utf-8")
+    pd.DataFrame({"a": [1]}).to_parquet(mixed / "part-00001.parquet")
+    with pytest.raises(ContractError, match="mixes Parquet and CSV"):
+        list(iter_table(mixed))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "part-00000.csv").write_text("a\n1\n", encoding="utf-8")
+    (other / "part-00001.csv").write_text("b\n1\n", encoding="utf-8")
+    with pytest.raises(ContractError, match="share one header"):
+        list(iter_table(other))

@@ -198,3 +198,36 @@ def test_mlflow_models_serve_answers_with_the_batch_jobs_scores(
     for column in TEXT_COLUMNS:
         assert online[column].tolist() == batch[column].tolist(), column
     assert set(online["recommendation"]) <= set(RECOMMENDATIONS)
+
+
+def test_spark_udf_on_the_champion_returns_the_pyfunc_columns(
+    wire: pd.DataFrame,
+    champion_models_dir: Path,
+    spark: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``mlflow.pyfunc.spark_udf`` on the registered champion, in a user's own Spark job (as the
+    README shows it): the struct it returns holds the pyfunc's columns and values."""
+    import mlflow
+    from pyspark.sql import functions as F
+
+    from walkaway.serving.pyfunc_contract import input_columns
+
+    loaded = registry.load_model(CHAMPION, models_dir=champion_models_dir)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", model_store.tracking_uri(champion_models_dir))
+    columns = [(name, kind) for name, kind, _ in input_columns(loaded.model) if name in wire]
+    schema = ", ".join(f"`{name}` {kind}" for name, kind in columns)
+    plain = wire[[name for name, _ in columns]].astype(object)
+    deals = spark.createDataFrame(plain.where(plain.notna(), None), schema=schema)
+
+    udf = mlflow.pyfunc.spark_udf(spark, CHAMPION, env_manager="local")
+    scored = deals.withColumn("score", udf(F.struct(*deals.columns))).select("score.*")
+    got = scored.toPandas()
+    expected = loaded.pyfunc.predict(wire)
+
+    assert list(got.columns) == list(expected.columns)
+    assert got["deal_id"].tolist() == expected["deal_id"].tolist()
+    for column in NUMBER_COLUMNS:
+        assert got[column].to_numpy() == pytest.approx(expected[column].to_numpy(), rel=1e-9)
+    for column in TEXT_COLUMNS:
+        assert got[column].tolist() == expected[column].tolist()

@@ -28,7 +28,7 @@ from walkaway.data.contracts import CheckedTable, ContractError, Problem, check_
 from walkaway.data.history import History, join_related, join_stage_history
 from walkaway.data.mapping import Mapping, RelatedTable, apply_mapping
 from walkaway.data.mapping_files import detect_mapping, load_mapping
-from walkaway.data.raw_files import export_file, header, read_dialect, read_table
+from walkaway.data.raw_files import export_file, header, is_part_folder, read_dialect, read_table
 
 
 def resolve_mapping(
@@ -37,7 +37,8 @@ def resolve_mapping(
     """The mapping to read an export with, and why (``chosen_because``), in this order: the one
     given; the one a model was trained with (``remembered``, when scoring); a ``mapping.yaml``
     beside the export; the shipped mapping whose columns the export has; canonical names."""
-    folder = history if history.is_dir() else history.parent
+    table = history.is_file() or is_part_folder(history)  # one table, not an export's folder
+    folder = history.parent if table else history
     beside = folder / "mapping.yaml"
     if mapping is not None:
         return replace(load_mapping(mapping), chosen_because="given with --mapping")
@@ -51,7 +52,7 @@ def resolve_mapping(
         return replace(remembered, chosen_because=because)
     if beside.is_file():
         return replace(load_mapping(beside), chosen_because=f"{beside.name} beside the export")
-    if history.is_file():
+    if table:
         return detect_mapping({}, deals_header=header(history))
     return detect_mapping({p.name: header(p) for p in sorted(folder.iterdir()) if p.is_file()})
 

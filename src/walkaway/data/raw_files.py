@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,16 +24,57 @@ from walkaway.data.csv_dialect import CsvDialect, sniff_dialect
 from walkaway.data.csv_records import CsvRecords, DuplicateColumns, MalformedLine
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# A folder of part files, as Spark (or Hive) writes one table: part-00000-....csv, ...
+PART_PREFIX = "part-"
 
 
 FIRST_DATA_ROW_CSV = 2  # spreadsheet numbering: the header is row 1
+
+
+def is_part_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder of part files (``part-*``), as Spark writes one table."""
+    return path.is_dir() and any(p.name.startswith(PART_PREFIX) for p in path.iterdir())
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The part files of a folder that holds one table, in name order (which is the table's
+    order); hidden files, ``_SUCCESS`` and checksums (``.crc``) are not data.
+
+    Raises
+    ------
+    ContractError
+        The folder has no part file, or mixes Parquet and CSV parts.
+    """
+    parts = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.name.startswith(PART_PREFIX) and not p.name.endswith(".crc")
+    )
+    if not parts:
+        rule = f"is a folder with no part files ({PART_PREFIX}*): name a file, or such a folder"
+        raise ContractError([Problem(folder.name, None, None, rule)])
+    if len({p.suffix.lower() in PARQUET_SUFFIXES for p in parts}) > 1:
+        rule = "mixes Parquet and CSV part files: one table is written in one format"
+        raise ContractError([Problem(folder.name, None, None, rule)])
+    return parts
+
+
+def parquet_schema(path: Path) -> pa.Schema | None:
+    """The Arrow schema of a Parquet file (the first part's, for a folder of part files); None
+    for CSV."""
+    if is_part_folder(path):
+        path = part_files(path)[0]
+    return pq.read_schema(path) if path.suffix.lower() in PARQUET_SUFFIXES else None
 
 
 def read_dialect(
     path: Path, delimiter: str | None = None, decimal: str | None = None
 ) -> CsvDialect:
     """How to read ``path``: the ``delimiter`` and ``decimal`` mark where given (a mapping's),
-    the rest detected from the file (Parquet is typed: the defaults)."""
+    the rest detected from the file (Parquet is typed: the defaults). A folder of part files
+    reads as its first part."""
+    if is_part_folder(path):
+        path = part_files(path)[0]
     if path.suffix.lower() in PARQUET_SUFFIXES or not path.is_file():
         return CsvDialect()
     if path.stat().st_size == 0:
@@ -66,6 +108,11 @@ def iter_table(
     blank lines come through as empty rows, so that every line is accounted for. The CSV
     dialect is detected when not given (:func:`read_dialect`).
 
+    A folder of part files (:func:`part_files`) is read as one table: the parts in name order,
+    each with its own header (which must be the first part's), and rows numbered on from one
+    part to the next as if the parts were one file under one header (a part's line L, after
+    parts of N rows in all, is row N + L).
+
     Raises
     ------
     ContractError
@@ -76,14 +123,61 @@ def iter_table(
     name = path.name
     if not path.exists():
         raise ContractError([Problem(name, None, None, f"file not found: {path}")])
+    if is_part_folder(path):
+        yield from _iter_parts(path, chunk_size, dialect, malformed)
+        return
     if path.is_dir():
-        raise ContractError([Problem(name, None, None, "is a folder, not a file")])
+        rule = f"is a folder, not a file (nor a folder of part files, {PART_PREFIX}*)"
+        raise ContractError([Problem(name, None, None, rule)])
     if path.stat().st_size == 0:
         raise ContractError([Problem(name, None, None, "the file is empty")])
     if path.suffix.lower() in PARQUET_SUFFIXES:
         yield from _iter_parquet(path, chunk_size)
     else:
         yield from _iter_csv(path, chunk_size, dialect or read_dialect(path), malformed)
+
+
+def _iter_parts(
+    folder: Path,
+    chunk_size: int | None,
+    dialect: CsvDialect | None,
+    malformed: list[Problem] | None,
+) -> Iterator[pd.DataFrame]:
+    parts = part_files(folder)
+    columns: list[str] | None = None
+    before = 0  # rows of the parts read so far
+    for part in parts:
+        if part.stat().st_size == 0:  # Spark writes an empty part for an empty partition
+            continue
+        csv = part.suffix.lower() not in PARQUET_SUFFIXES
+        last = 1 if csv else 0  # the part's last line (CSV, header = 1) or record (Parquet)
+        part_malformed: list[Problem] = []
+        for chunk in iter_table(part, chunk_size, dialect, part_malformed):
+            if columns is None:
+                columns = list(chunk.columns)
+            elif list(chunk.columns) != columns:
+                rule = (
+                    f"has other columns than {parts[0].name}: the parts of a table share one header"
+                )
+                raise ContractError([Problem(f"{folder.name}/{part.name}", 1, None, rule)])
+            lines = [p.row for p in part_malformed if p.row is not None]  # malformed: all have one
+            shifted = [
+                replace(p, file=folder.name, row=before + p.row if p.row is not None else None)
+                for p in part_malformed
+            ]
+            last = max([last, *lines])
+            part_malformed.clear()
+            if malformed is not None:
+                malformed.extend(shifted)
+            elif shifted:
+                raise ContractError(shifted)
+            if len(chunk):
+                last = max(last, int(chunk.index.max()))
+            chunk.index = chunk.index + before
+            yield chunk
+        before += last - 1 if csv else last
+    if columns is None:  # every part empty
+        raise ContractError([Problem(folder.name, None, None, "every part file is empty")])
 
 
 def _iter_parquet(path: Path, chunk_size: int | None) -> Iterator[pd.DataFrame]:
@@ -151,7 +245,13 @@ def malformed_problem(file: str, line: MalformedLine) -> Problem:
 
 
 def count_rows(path: Path) -> int | None:
-    """Rows of a file, cheaply, for a progress bar: Parquet metadata, or CSV line breaks."""
+    """Rows of a file, cheaply, for a progress bar: Parquet metadata, or CSV line breaks (of
+    every part, for a folder of part files)."""
+    if is_part_folder(path):
+        counts = [count_rows(part) for part in part_files(path)]
+        return None if None in counts else sum(c for c in counts if c is not None)
+    if not path.is_file():
+        return None
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
             return pq.ParquetFile(path).metadata.num_rows
@@ -167,6 +267,8 @@ def count_rows(path: Path) -> int | None:
 def header(path: Path) -> list[str]:
     """The column names of a file, read cheaply (for choosing a mapping)."""
     try:
+        if is_part_folder(path):
+            path = part_files(path)[0]
         if path.suffix.lower() in PARQUET_SUFFIXES:
             return list(pq.read_schema(path).names)
         dialect = read_dialect(path)
