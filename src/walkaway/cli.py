@@ -250,6 +250,13 @@ def score(
         str,
         typer.Option(help="With --engine spark: the Spark master URL (local[*]: every core here)."),
     ] = "local[*]",
+    out_parts: Annotated[
+        bool,
+        typer.Option(
+            help="Write --out as a folder of part files (part-00000.csv, ...: one per chunk), "
+            "as Spark writes a table, instead of one file."
+        ),
+    ] = False,
 ) -> None:
     """Score an open pipeline: probabilities, sign effects, reasons, recommendation, and each
     deal's priority in the worklist. Rows that cannot be scored go to <out>.rejects.csv with
@@ -296,6 +303,7 @@ def score(
             on_progress=advance,
             capacity=workable,
             spark_master=spark_master if engine is Engine.spark else None,
+            out_parts=out_parts,
         )
     batch = run.batch
     console.print(

@@ -188,6 +188,7 @@ def score_job(
     on_progress: Callable[[int], None] | None = None,
     capacity: Capacity | None = None,
     spark_master: str | None = None,
+    out_parts: bool = False,
 ) -> ScoringRun:
     """Score the open deals of an export with an MLflow model: output, rejects and report.
     Every deal gets a priority; with ``capacity``, the deals it covers are marked to work.
@@ -205,7 +206,7 @@ def score_job(
     from walkaway.serving import registry
     from walkaway.serving.report import render_report
 
-    check_output_paths(Path(deals), Path(out), report)  # before the model is loaded
+    check_output_paths(Path(deals), Path(out), report, parts=out_parts)  # before the model loads
     loaded = registry.load_model(model_uri, models_dir=models_dir)
     engine = None
     if spark_master is not None:
@@ -246,6 +247,7 @@ def score_job(
         render_report=page,
         capacity=capacity,
         engine=engine,
+        out_parts=out_parts,
     )
     drift_run_id = None
     if batch.drift is not None:

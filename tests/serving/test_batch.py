@@ -158,6 +158,30 @@ def test_parquet_in_and_out(synthetic_dir: Path, champion_models_dir: Path, tmp_
     pd.testing.assert_series_equal(from_parquet["p_good"], from_csv["p_good"])
 
 
+def test_a_folder_of_part_files_out(
+    synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
+) -> None:
+    """--out-parts writes a folder of CSV part files (one per chunk, with the worklist's
+    columns), which reads back as the one file would; a second run replaces the folder; a file
+    is not replaced by a folder."""
+    one_file, parts = tmp_path / "scored.csv", tmp_path / "scored-parts.csv"
+    deals = synthetic_dir / "pipeline.csv"
+    assert score(deals, one_file, champion_models_dir, "--chunk-size", "150") == 0
+    for _ in range(2):
+        assert score(deals, parts, champion_models_dir, "--chunk-size", "150", "--out-parts") == 0
+    names = sorted(p.name for p in parts.iterdir())
+    assert names == [f"part-{n:05d}.csv" for n in range(len(names))] and len(names) > 1
+    expected = pd.read_csv(one_file, dtype=str).drop(columns="scored_at")
+    read_back = pd.concat(pd.read_csv(parts / name, dtype=str) for name in names)
+    pd.testing.assert_frame_equal(
+        read_back.drop(columns="scored_at").reset_index(drop=True), expected
+    )
+    assert "priority" in read_back
+    # a file is not replaced by a folder
+    assert score(deals, one_file, champion_models_dir, "--out-parts") == 1
+    assert one_file.is_file()
+
+
 def test_unseen_values_and_missing_accounts_are_scored_with_the_gap_stated(
     synthetic_dir: Path, champion_models_dir: Path, tmp_path: Path
 ) -> None:

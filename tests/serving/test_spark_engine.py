@@ -74,8 +74,9 @@ def score_both(
 
 
 def read_scores(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path).astype(str)
+    """A scored file, or a folder of part files, as text."""
+    if path.suffix == ".parquet":  # pandas reads a folder of parts in name order
+        return pd.read_parquet(path).astype(str).reset_index(drop=True)
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
@@ -121,8 +122,9 @@ def test_spark_scores_and_rejects_every_row_as_the_local_job_does(
 def test_a_folder_of_parquet_parts_written_by_spark_scores_as_its_one_file(
     synthetic_dir: Path, champion: registry.LoadedModel, spark: Any, tmp_path: Path
 ) -> None:
-    """Parquet in and out: the pipeline as Spark writes it (a folder of part files) scored on
-    Spark, against the same rows in one Parquet file scored by the local job."""
+    """Parquet in and out, as Spark reads and writes tables: the pipeline as a folder of part
+    files scored on Spark into a folder of part files, against the same rows in one Parquet
+    file scored by the local job into one file."""
     frame = pd.read_csv(synthetic_dir / "pipeline.csv", dtype=str).head(400)
     frame.to_parquet(tmp_path / "pipeline.parquet")
     parts = tmp_path / "pipeline-parts"
@@ -149,8 +151,11 @@ def test_a_folder_of_parquet_parts_written_by_spark_scores_as_its_one_file(
         as_of=AS_OF,
         chunk_size=CHUNK,
         engine=SparkEngine(session=spark),
+        out_parts=True,
     )
     assert remote.scored == local.scored == len(frame)
+    written = sorted(p.name for p in (tmp_path / "spark.parquet").iterdir())
+    assert written == [f"part-{n:05d}.parquet" for n in range(len(written))] and len(written) > 1
     pd.testing.assert_frame_equal(
         read_scores(tmp_path / "spark.parquet").drop(columns="scored_at"),
         read_scores(tmp_path / "local.parquet").drop(columns="scored_at"),

@@ -33,6 +33,8 @@ from walkaway.model.walkaway_model import WalkawayModel
 from walkaway.serving import DEFAULT_CHUNK_SIZE
 from walkaway.serving.batch_outputs import (
     OutputLock,
+    PartsWriter,
+    ScoresWriter,
     TableWriter,
     TextWriter,
     check_output_paths,
@@ -120,7 +122,7 @@ class Engine(Protocol):
         run: PipelineRun,
         model: WalkawayModel,
         chunk_size: int,
-        output: TableWriter,
+        output: ScoresWriter,
         rejects: TableWriter,
         on_progress: Callable[[int], None] | None,
     ) -> ScoredChunk: ...
@@ -143,6 +145,7 @@ def score_file(
     render_report: Callable[[BatchResult], str] | None = None,
     capacity: Capacity | None = None,
     engine: Engine | None = None,
+    out_parts: bool = False,
 ) -> BatchResult:
     """Score every open deal of ``deals`` into ``out``; reject the rest with reasons.
 
@@ -160,7 +163,8 @@ def score_file(
     The chunks are scored here, one after the other, or by ``engine`` when given (the Spark
     engine, :class:`walkaway.serving.spark_engine.SparkEngine`): both run
     :func:`~walkaway.serving.chunk_scoring.score_chunk` on every chunk, and write the same
-    outputs.
+    outputs. With ``out_parts``, ``out`` is a folder of part files (one per chunk), as Spark
+    writes a table, rather than one file.
 
     Raises
     ------
@@ -175,7 +179,7 @@ def score_file(
     """
     started = time.perf_counter()
     deals, out = Path(deals), Path(out)
-    check_output_paths(deals, out, report)
+    check_output_paths(deals, out, report, parts=out_parts)
     with OutputLock(out):
         run = start_run(
             deals,
@@ -186,9 +190,10 @@ def score_file(
             remembered_mapping=remembered_mapping,
             as_of=as_of,
         )
-        output = rejects = None
+        output: ScoresWriter | None = None
+        rejects: TableWriter | None = None
         try:
-            output = TableWriter(out, list(OUTPUT_COLUMNS))
+            output = (PartsWriter if out_parts else TableWriter)(out, list(OUTPUT_COLUMNS))
             rejects = TableWriter(rejects_path(out), REJECT_COLUMNS)
             score_chunks = engine.score_chunks if engine is not None else score_in_turn
             totals = score_chunks(run, model, chunk_size, output, rejects, on_progress)
@@ -273,7 +278,7 @@ def score_in_turn(
     run: PipelineRun,
     model: WalkawayModel,
     chunk_size: int,
-    output: TableWriter,
+    output: ScoresWriter,
     rejects: TableWriter,
     on_progress: Callable[[int], None] | None,
 ) -> ScoredChunk:
@@ -314,7 +319,7 @@ def finish_run(
     run: PipelineRun,
     model: WalkawayModel,
     totals: ScoredChunk,
-    output: TableWriter,
+    output: ScoresWriter,
     rejects: TableWriter,
     report: Path | None,
     render_report: Callable[[BatchResult], str] | None,

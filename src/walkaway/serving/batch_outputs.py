@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from walkaway.data.raw_files import PARQUET_SUFFIXES
+from walkaway.data.raw_files import PARQUET_SUFFIXES, is_part_folder
 from walkaway.output_files import (
     OutputError,
     cannot_write,
@@ -48,18 +49,31 @@ def failed_rejects_path(out: Path) -> Path:
     return out.with_name(out.name + ".failed-rejects.csv")
 
 
-def check_output_paths(deals: Path, out: Path, report: Path | None = None) -> None:
+def check_output_paths(
+    deals: Path, out: Path, report: Path | None = None, parts: bool = False
+) -> None:
     """Refuse outputs that cannot be what the user meant, before anything is read or written.
 
     Raises
     ------
     OutputError
-        ``out`` has an extension other than .csv, .parquet or .pq, is a folder, or is the
-        input itself; ``report`` is a folder or the input.
+        ``out`` has an extension other than .csv, .parquet or .pq, is a folder (with
+        ``parts``: is a file, or a folder other than a folder of part files), or is the input
+        itself; ``report`` is a folder or the input.
     """
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"--out {out}: unknown extension '{out.suffix}' (write .csv or .parquet)")
-    targets = [("--out", out), ("--out's rejects", rejects_path(out))]
+    if parts:
+        if out.is_file():
+            raise OutputError(f"--out {out} is a file: --out-parts writes a folder of part files")
+        if out.is_dir() and any(out.iterdir()) and not is_part_folder(out):
+            raise OutputError(
+                f"--out {out} is a folder of other files than part files: it would be replaced"
+            )
+        if deals.exists() and out.exists() and out.resolve() == deals.resolve():
+            raise OutputError(f"--out {out} is the input: it would be overwritten")
+    targets = [("--out", out)] if not parts else []
+    targets += [("--out's rejects", rejects_path(out))]
     targets += [("--report", report)] if report is not None else []
     for option, target in targets:
         if target.is_dir():
@@ -190,6 +204,81 @@ class TableWriter:
         remove_partial(self.partial)
         if self.staged is not None:
             remove_partial(self.staged)
+
+
+class PartsWriter:
+    """A folder of part files (``part-00000.csv``, ... or ``.parquet``), one per chunk written,
+    as Spark writes a table: written in a temporary folder beside the target, each part a
+    :class:`TableWriter`; ``commit`` swaps the folder into place (the previous folder is renamed
+    aside, the new one in, and the previous one removed)."""
+
+    def __init__(self, target: Path, columns: list[str]):
+        self.target, self.columns = target, columns
+        self.folder = partial_path(target)
+        self.suffix = ".parquet" if target.suffix.lower() in PARQUET_SUFFIXES else ".csv"
+        self.parts: list[TableWriter] = []
+        self.rows: list[int] = []  # each part's rows, in order
+        for stale in target.parent.glob(f".{target.name}.partial-*"):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if stale.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise cannot_write(target, error) from None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Write one more part."""
+        part = TableWriter(self.folder / f"part-{len(self.parts):05d}{self.suffix}", self.columns)
+        self.parts.append(part)
+        part.write(frame)
+        part.finish()
+        self.rows.append(len(frame))
+
+    def finish(self) -> None:
+        """Complete the folder: one empty part when nothing was written, so that it reads as
+        an empty table."""
+        if not self.parts:
+            self.write(pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns}))
+
+    def add_columns(self, added: dict[str, np.ndarray]) -> None:
+        """Add columns to every part, one value per row in the order written."""
+        start = 0
+        for part, rows in zip(self.parts, self.rows, strict=True):
+            part.add_columns({name: values[start : start + rows] for name, values in added.items()})
+            start += rows
+        self.columns = [*self.columns, *added]
+
+    def commit(self) -> None:
+        """Put the finished folder in the target's place."""
+        for part in self.parts:
+            part.commit()
+        previous = self.target.with_name(f".{self.target.name}.previous-{os.getpid()}")
+        try:
+            if self.target.exists():
+                self.target.rename(previous)
+            self.folder.rename(self.target)
+        except OSError as error:
+            raise cannot_write(self.target, error) from None
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def discard(self) -> None:
+        for part in self.parts:
+            part.discard()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+ScoresWriter = TableWriter | PartsWriter  # where the scored rows go: one file, or parts
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _add_csv_columns(source: Path, target: Path, added: dict[str, np.ndarray]) -> None:

@@ -49,7 +49,7 @@ from walkaway.data.raw_files import iter_table, parquet_schema
 from walkaway.errors import WalkawayError
 from walkaway.model.walkaway_model import WalkawayModel
 from walkaway.serving.batch import PipelineRun, decide_on_first_chunk
-from walkaway.serving.batch_outputs import TableWriter
+from walkaway.serving.batch_outputs import ScoresWriter, TableWriter
 from walkaway.serving.chunk_scoring import OUTPUT_COLUMNS, ScoredChunk, score_chunk
 from walkaway.serving.duplicate_ids import KnownRepeats
 from walkaway.serving.pipeline_reading import check_chunk
@@ -115,7 +115,7 @@ class SparkEngine:
         run: PipelineRun,
         model: WalkawayModel,
         chunk_size: int,
-        output: TableWriter,
+        output: ScoresWriter,
         rejects: TableWriter,
         on_progress: Callable[[int], None] | None,
     ) -> ScoredChunk:
@@ -374,7 +374,7 @@ def _assemble(
     work: Path,
     *,
     malformed_rejects: pd.DataFrame,
-    output: TableWriter,
+    output: ScoresWriter,
     rejects: TableWriter,
     chunk_size: int,
 ) -> None:
