@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 from pathlib import Path
 
 from walkaway.errors import WalkawayError
@@ -36,11 +37,15 @@ def remove_partial(path: Path) -> None:
 
 
 def remove_stale_partials(target: Path) -> None:
-    """Partial files of runs that were killed outright (no chance to clean up) are garbage."""
+    """Partial files (or folders, of part files) of runs that were killed outright (no chance
+    to clean up) are garbage."""
     for stale in target.parent.glob(f".{target.name}.partial-*"):
         pid = stale.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
-            remove_partial(stale)
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                remove_partial(stale)
 
 
 def _alive(pid: int) -> bool:

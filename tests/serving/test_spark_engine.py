@@ -52,25 +52,22 @@ def hostile_pipeline(synthetic_dir: Path, out: Path) -> tuple[Path, dict[int, st
     return out, damaged
 
 
-def score_both(
-    deals: Path, folder: Path, champion: registry.LoadedModel, spark: Any, suffix: str = ".csv"
-) -> tuple[BatchResult, BatchResult, Path, Path]:
-    outs = {engine: folder / f"{engine}{suffix}" for engine in ("local", "spark")}
-    results = {
-        engine: score_file(
-            deals,
-            out,
-            champion.model,
-            model_name=champion.name,
-            model_version=champion.version,
-            remembered_mapping=champion.mapping,
-            as_of=AS_OF,
-            chunk_size=CHUNK,
-            engine=SparkEngine(session=spark) if engine == "spark" else None,
-        )
-        for engine, out in outs.items()
-    }
-    return results["local"], results["spark"], outs["local"], outs["spark"]
+def score(
+    deals: Path, out: Path, champion: registry.LoadedModel, spark: Any = None, **options: Any
+) -> BatchResult:
+    """The batch job with the champion as of AS_OF: on Spark when a session is given."""
+    return score_file(
+        deals,
+        out,
+        champion.model,
+        model_name=champion.name,
+        model_version=champion.version,
+        remembered_mapping=champion.mapping,
+        as_of=AS_OF,
+        chunk_size=CHUNK,
+        engine=SparkEngine(session=spark) if spark is not None else None,
+        **options,
+    )
 
 
 def read_scores(path: Path) -> pd.DataFrame:
@@ -84,7 +81,9 @@ def test_spark_scores_and_rejects_every_row_as_the_local_job_does(
     synthetic_dir: Path, champion: registry.LoadedModel, spark: Any, tmp_path: Path
 ) -> None:
     deals, damaged = hostile_pipeline(synthetic_dir, tmp_path / "pipeline.csv")
-    local, remote, local_out, spark_out = score_both(deals, tmp_path, champion, spark)
+    local_out, spark_out = tmp_path / "local.csv", tmp_path / "spark.csv"
+    local = score(deals, local_out, champion)
+    remote = score(deals, spark_out, champion, spark)
 
     assert remote.read == local.read == 1_208  # 1,200 lines and 8 more, a blank one among them
     assert remote.accounted_for and local.accounted_for
@@ -131,28 +130,8 @@ def test_a_folder_of_parquet_parts_written_by_spark_scores_as_its_one_file(
     plain = frame.astype(object).where(frame.notna(), None)
     schema = ", ".join(f"`{c}` string" for c in frame.columns)
     spark.createDataFrame(plain, schema=schema).repartition(1).write.parquet(str(parts))
-    local = score_file(
-        tmp_path / "pipeline.parquet",
-        tmp_path / "local.parquet",
-        champion.model,
-        model_name=champion.name,
-        model_version=champion.version,
-        remembered_mapping=champion.mapping,
-        as_of=AS_OF,
-        chunk_size=CHUNK,
-    )
-    remote = score_file(
-        parts,
-        tmp_path / "spark.parquet",
-        champion.model,
-        model_name=champion.name,
-        model_version=champion.version,
-        remembered_mapping=champion.mapping,
-        as_of=AS_OF,
-        chunk_size=CHUNK,
-        engine=SparkEngine(session=spark),
-        out_parts=True,
-    )
+    local = score(tmp_path / "pipeline.parquet", tmp_path / "local.parquet", champion)
+    remote = score(parts, tmp_path / "spark.parquet", champion, spark, out_parts=True)
     assert remote.scored == local.scored == len(frame)
     written = sorted(p.name for p in (tmp_path / "spark.parquet").iterdir())
     assert written == [f"part-{n:05d}.parquet" for n in range(len(written))] and len(written) > 1
@@ -184,17 +163,7 @@ def test_a_failed_spark_job_keeps_the_previous_outputs_and_says_why_in_one_line(
     out.write_text("previous scores\n", encoding="utf-8")
     rejects_path(out).write_text("previous rejects\n", encoding="utf-8")
     with pytest.raises(SparkJobFailed) as failed:
-        score_file(
-            deals,
-            out,
-            champion.model,
-            model_name=champion.name,
-            model_version=champion.version,
-            remembered_mapping=champion.mapping,
-            as_of=AS_OF,
-            chunk_size=CHUNK,
-            engine=SparkEngine(session=spark),
-        )
+        score(deals, out, champion, spark)
     message = str(failed.value)
     assert "\n" not in message and "previous outputs are kept" in message
     assert "Created Date" in message and "%m/%d/%Y" in message

@@ -218,12 +218,10 @@ class PartsWriter:
         self.suffix = ".parquet" if target.suffix.lower() in PARQUET_SUFFIXES else ".csv"
         self.parts: list[TableWriter] = []
         self.rows: list[int] = []  # each part's rows, in order
-        for stale in target.parent.glob(f".{target.name}.partial-*"):
-            pid = stale.name.rsplit("-", 1)[-1]
-            if stale.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
-                shutil.rmtree(stale, ignore_errors=True)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_partials(target)
+            self.folder.mkdir(exist_ok=True)
         except OSError as error:
             raise cannot_write(target, error) from None
 
@@ -269,16 +267,6 @@ class PartsWriter:
 
 
 ScoresWriter = TableWriter | PartsWriter  # where the scored rows go: one file, or parts
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _add_csv_columns(source: Path, target: Path, added: dict[str, np.ndarray]) -> None:

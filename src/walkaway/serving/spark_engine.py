@@ -184,7 +184,7 @@ def start_session(master: str = DEFAULT_MASTER) -> tuple[Any, bool]:
     except ImportError:
         raise SparkUnavailable(
             "the Spark engine needs pyspark: pip install 'walkaway[spark]' (and a Java 17 "
-            "runtime; `make spark` installs both)"
+            "runtime: `make java` installs one on Debian)"
         ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -206,9 +206,13 @@ def start_session(master: str = DEFAULT_MASTER) -> tuple[Any, bool]:
         message = str(error).strip().splitlines()[-1] if str(error).strip() else ""
         raise SparkUnavailable(
             f"Spark could not start ({type(error).__name__}: {message[:200]}); it needs a "
-            "Java 17 runtime (`make spark` installs one on Debian)"
+            "Java 17 runtime (`make java` installs one on Debian)"
         ) from None
     session.sparkContext.setLogLevel("ERROR")  # its warnings are not the user's to act on
+    if session.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default, not set
+        # The duplicate step and the sorts need about a partition per core, not 200 tasks.
+        cores = session.sparkContext.defaultParallelism
+        session.conf.set("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
     return session, True
 
 
