@@ -92,6 +92,8 @@ SECTIONS = {
     "reasons": "reasons that contradict their sign in the demo pipeline",
     "time": "open deals scored at their age: age-aware vs age-blind against the truth given age",
     "hostile": "a pipeline with every 7th line broken at several chunk sizes; strict reading cost",
+    "spark": "walkaway score on Spark local[2] against the local engine: deals/s, peak memory of "
+    "driver and executors, identical outputs",
 }
 IBM = "IBM sales win/loss"
 
@@ -123,6 +125,8 @@ class Sizes:
     # A pipeline with every 7th line broken (benchmarks.hostile_reading), scored at these chunks.
     hostile_deals: int
     hostile_chunks: list[int]
+    # The same pipelines scored by the local engine and Spark local[2] (benchmarks.spark_engine).
+    spark_deals: list[int]
 
 
 # The pyfunc holds every deal in memory at once; at a million deals use `walkaway score`.
@@ -145,6 +149,7 @@ DEFAULT = Sizes(
     time_deals=[20_000, 100_000],
     hostile_deals=100_000,
     hostile_chunks=[1_000, 10_000, 100_000],
+    spark_deals=[100_000, 1_000_000],
 )
 QUICK = Sizes(
     repeat=1,
@@ -165,6 +170,7 @@ QUICK = Sizes(
     time_deals=[10_000],
     hostile_deals=10_000,
     hostile_chunks=[1_000, 10_000],
+    spark_deals=[20_000],
 )
 
 
@@ -203,6 +209,7 @@ class Results:
     minutes: dict[str, float] = field(default_factory=dict)  # wall minutes per section run
     time_aware: list[str] = field(default_factory=list)  # the time section, as written
     hostile: list[str] = field(default_factory=list)  # the hostile section, as written
+    spark: list[str] = field(default_factory=list)  # the spark section, as written
 
 
 @dataclass
@@ -505,6 +512,15 @@ def bench_hostile(sizes: Sizes, work: Path, results: Results) -> None:
     from benchmarks import hostile_reading
 
     results.hostile = hostile_reading.run(sizes.hostile_deals, sizes.hostile_chunks, work)
+
+
+def bench_spark(sizes: Sizes, work: Path, results: Results) -> None:
+    """Spark local[2] against the local engine on the same pipelines (benchmarks.spark_engine)."""
+    from benchmarks import spark_engine
+
+    folder = work / "spark"
+    folder.mkdir()
+    results.spark = spark_engine.run(sizes.spark_deals, folder)
 
 
 def bench_flaml(sizes: Sizes, trainings: Trainings, results: Results) -> None:
@@ -1001,6 +1017,16 @@ def report(
             f"{sizes.hostile_deals} --chunk-sizes {','.join(map(str, sizes.hostile_chunks))}`.",
             "",
         ]
+    if "spark" in ran:
+        lines += [
+            "## Spark `local[2]` against the local engine",
+            "",
+            *[line.replace("## ", "### ", 1) for line in results.spark],
+            "",
+            "This section alone: `.venv/bin/python -m benchmarks.spark_engine --deals "
+            f"{','.join(map(str, sizes.spark_deals))}`.",
+            "",
+        ]
     if "commands" in ran:
         lines += [
             "## Commands",
@@ -1197,6 +1223,7 @@ def main(argv: list[str] | None = None) -> int:
         "reasons": lambda: bench_reasons(sizes, work, env, results),
         "time": lambda: bench_time(sizes, work, results),
         "hostile": lambda: bench_hostile(sizes, work, results),
+        "spark": lambda: bench_spark(sizes, work, results),
     }
     try:
         sources = walkaway_sources(env)
