@@ -77,7 +77,10 @@ java: ## Install Debian's Java 17 runtime when no Java 17+ is found (Spark needs
 	fi
 
 test: install chromium java ## Run the test suite (unit, property, integration; Chromium and Java 17 installed if missing; ../shared/data required)
-	WALKAWAY_REQUIRE_CHROMIUM=1 WALKAWAY_REQUIRE_SHARED_DATA=1 $(BIN)/python -m pytest
+	@# One test file per worker on every core (pytest-xdist), LightGBM on one thread per worker:
+	@# its OpenMP threads spin, and two workers each taking every core would stall each other.
+	OMP_NUM_THREADS=1 WALKAWAY_REQUIRE_CHROMIUM=1 WALKAWAY_REQUIRE_SHARED_DATA=1 \
+		$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: install ## Check style with ruff and types with mypy
 	$(BIN)/ruff check src tests benchmarks

@@ -11,6 +11,13 @@ for both, the scored files equal row for row apart from ``scored_at``, the rejec
 files byte for byte. `make bench` runs it as its spark section::
 
     .venv/bin/python -m benchmarks.spark_engine --deals 100000,1000000
+
+With ``--compare PIPELINE --models-dir DIR``, it only checks that both engines give the same
+outputs on an existing pipeline with an existing champion (a copy of the models folder is
+used): after `make demo`, the demo pipeline::
+
+    .venv/bin/python -m benchmarks.spark_engine --compare data/raw/synthetic-crm/pipeline.csv \
+        --models-dir models
 """
 
 from __future__ import annotations
@@ -394,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--train-deals", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "SPARK-issue-16.md")
+    parser.add_argument("--compare", type=Path, help="only compare the engines on this pipeline")
+    parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     options = parser.parse_args(argv)
+    if options.compare is not None:
+        return compare(options.compare, options.models_dir)
     before, state = code_version(), source_state()
     with tempfile.TemporaryDirectory(prefix="walkaway-spark-") as work:
         lines = run(options.deals, Path(work), options.train_deals)
@@ -420,6 +431,32 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print_and_write(title + lines, options.out)
     return 1 if any("FAIL" in line for line in lines) else 0
+
+
+def compare(pipeline: Path, models_dir: Path) -> int:
+    """Score ``pipeline`` with both engines and the champion of (a copy of) ``models_dir``;
+    print what was read, scored and rejected, and whether the outputs are the same."""
+    env = version_env(ROOT / "src")
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with tempfile.TemporaryDirectory(prefix="walkaway-compare-") as folder:
+        work = Path(folder)
+        models = work / "models"
+        shutil.copytree(models_dir, models)
+        runs = {
+            engine: score(engine, pipeline.resolve(), work / f"{engine}.csv", models, env, work)
+            for engine in ("local", "spark")
+        }
+        problems = differences(work / "local.csv", work / "spark.csv")
+    for engine, done in runs.items():
+        print(
+            f"{engine}: read {done.read:,}, scored {done.scored:,}, rejected {done.rejected:,} "
+            f"in {done.seconds:.1f} s"
+        )
+    print(
+        "identical outputs (scores apart from scored_at, rejects, drift): "
+        + ("yes" if not problems else "NO, FAIL: " + "; ".join(problems))
+    )
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def synth(
                 raise typer.BadParameter(str(error), param_hint="--shift") from None
         continued = continue_synthetic_history(continue_from, months, shift or [], out)
         for line in continued.lines():
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)  # paths whole
         return
     if months is not None or shift:
         raise typer.BadParameter(
@@ -84,5 +84,6 @@ def synth(
     console.print(
         f"Wrote {summary.n_deals:,} deals ({summary.n_won:,} won, {summary.n_lost:,} lost, "
         f"{summary.n_open:,} open) for {summary.n_accounts:,} accounts to {out} "
-        f"in {summary.seconds:.1f} s"
+        f"in {summary.seconds:.1f} s",
+        soft_wrap=True,
     )
