@@ -34,6 +34,7 @@ import pickle
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -57,6 +58,7 @@ from walkaway.serving.scoring import SCORE_COLUMNS
 from walkaway.signs import GROUPS
 
 DEFAULT_MASTER = "local[*]"
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")  # errors only
 ROW = "_row"  # a staged row's source row
 KIND = "_kind"  # what a row of the scoring step's output is: scored, rejected or totals
 TOTALS = "_totals"  # a chunk's totals, pickled
@@ -196,6 +198,7 @@ def start_session(master: str = DEFAULT_MASTER) -> tuple[Any, bool]:
             SparkSession.builder.master(master)
             .appName("walkaway score")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG}")
             .config("spark.sql.execution.pyspark.udf.simplifiedTraceback.enabled", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             # One staged chunk per task: a file "costs" a whole partition.
@@ -208,7 +211,7 @@ def start_session(master: str = DEFAULT_MASTER) -> tuple[Any, bool]:
             f"Spark could not start ({type(error).__name__}: {message[:200]}); it needs a "
             "Java 17 runtime (`make java` installs one on Debian)"
         ) from None
-    session.sparkContext.setLogLevel("ERROR")  # its warnings are not the user's to act on
+    session.sparkContext.setLogLevel("FATAL")  # as LOG_CONFIG, over PySpark's WARN for drivers
     if session.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default, not set
         # The duplicate step and the sorts need about a partition per core, not 200 tasks.
         cores = session.sparkContext.defaultParallelism
@@ -228,7 +231,9 @@ def _job_failures() -> Iterator[None]:
     from pyspark.errors import PySparkException
 
     try:
-        yield
+        with warnings.catch_warnings():  # pyspark's own on a failed job (Arrow fallbacks)
+            warnings.simplefilter("ignore")
+            yield
     except (PySparkException, Py4JError) as error:
         text = str(error)
         ours = [line for line in text.splitlines() if line.startswith("walkaway.")]
