@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -104,17 +104,7 @@ class ScoredChunk:
 
     def totals(self) -> ScoredChunk:
         """This chunk's totals without its rows (what Spark sends back to the driver)."""
-        return ScoredChunk(
-            self.scored.iloc[0:0],
-            self.rejected.iloc[0:0],
-            self.read,
-            self.rejected_count,
-            self.digest,
-            self.drift,
-            self.reasons,
-            self.work_values,
-            self.timings,
-        )
+        return replace(self, scored=self.scored.iloc[0:0], rejected=self.rejected.iloc[0:0])
 
 
 def score_chunk(

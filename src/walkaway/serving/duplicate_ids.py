@@ -7,8 +7,8 @@ is the one check that needs the whole file:
 - the local batch job reads the file in order, so :class:`SeenIds` remembers each id's first
   row as the chunks go by;
 - Spark scores chunks in any order, so the repeats of the whole file are found first, in one
-  step (:func:`find_repeats` says what it finds), and :class:`KnownRepeats` hands each chunk
-  its own.
+  step (a window over the file: :mod:`walkaway.serving.spark_engine`), and
+  :class:`KnownRepeats` hands each chunk its own.
 
 Either way, :func:`walkaway.serving.pipeline_reading.reject_repeats` asks a ``Repeats``
 function which of a chunk's rows repeat an earlier row.
@@ -49,23 +49,6 @@ class SeenIds:
             if first != row:
                 repeated[int(row)] = first
         return repeated
-
-
-def find_repeats(ids: pd.Series) -> dict[int, int]:
-    """The repeats of a whole file at once: every row (the index) whose deal id an earlier row
-    has, with that id's first row. The Spark engine finds the same with a window over the
-    whole file.
-
-    Examples
-    --------
-    >>> find_repeats(pd.Series(["a", "b", "a", "a"], index=[9, 3, 5, 2]))
-    {5: 2, 9: 2}
-    """
-    rows = pd.DataFrame({"deal_id": ids.to_numpy(), "row": ids.index.to_numpy()})
-    rows["first"] = rows.groupby("deal_id", sort=False)["row"].transform("min")
-    repeated = rows[rows["row"] != rows["first"]].sort_values("row")
-    repeating, firsts = repeated["row"].astype(int).tolist(), repeated["first"].astype(int).tolist()
-    return dict(zip(repeating, firsts, strict=True))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,6 @@ from walkaway.serving.batch_outputs import ScoresWriter, TableWriter
 from walkaway.serving.chunk_scoring import OUTPUT_COLUMNS, ScoredChunk, score_chunk
 from walkaway.serving.duplicate_ids import KnownRepeats
 from walkaway.serving.pipeline_reading import check_chunk
-from walkaway.serving.scoring import SCORE_COLUMNS
 from walkaway.signs import GROUPS
 
 DEFAULT_MASTER = "local[*]"
@@ -91,7 +90,6 @@ STEP_SCHEMA = ", ".join(
     + [f"`{c}` {_spark_type(c)}" for c in OUTPUT_COLUMNS]
     + ["reason string", f"{TOTALS} binary"]
 )
-assert set(SCORE_COLUMNS) <= set(OUTPUT_COLUMNS)
 
 
 class SparkEngine:
